@@ -1,0 +1,27 @@
+// Package inputs reads bytes from the world (files, stdin) and cuts them into
+// events, handed on in batches.
+package inputs
+
+import "time"
+
+// Batch is a run of events read by one input from one source.
+//
+// Events alias the input's read buffer: the receiver of Emit must copy what it
+// keeps before Emit returns; the input may reuse the memory afterwards.
+type Batch struct {
+	Input  string    // name of the input, as configured
+	Source string    // file path, "stdin", remote address
+	Time   time.Time // time of receipt
+	Events [][]byte  // raw event bytes, without the line terminator
+
+	// Commit, if not nil, is called exactly once when every event of the
+	// batch is in every subscribed output's buffer (or dropped there by a
+	// drop policy). It may be called from another goroutine, after Emit has
+	// returned, and commits of one input may arrive out of order.
+	Commit func()
+}
+
+// Emit hands a batch on. It blocks while downstream buffers are full under
+// the block policy (backpressure) and returns an error only when the batch
+// could not be accepted (shutdown); the input then stops reading.
+type Emit func(*Batch) error
