@@ -1,0 +1,405 @@
+// Package config holds Pulse's YAML configuration: its schema, defaults and
+// validation. Errors name the file, the line and the field.
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of an agent.
+type Config struct {
+	ID              string   `yaml:"id"`               // default: hostname
+	DataDir         string   `yaml:"data_dir"`         // buffers, checkpoints, dead letters
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"` // how long outputs may drain at exit
+	Log             Log      `yaml:"log"`
+	Inputs          []Input  `yaml:"inputs"`
+	Outputs         []Output `yaml:"outputs"`
+}
+
+// Log configures the agent's own log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// Input types.
+const (
+	InputFile  = "file"
+	InputStdin = "stdin"
+)
+
+// Input is one source of events.
+type Input struct {
+	Name         string   `yaml:"name"`
+	Type         string   `yaml:"type"` // file | stdin
+	Paths        []string `yaml:"paths,omitempty"`
+	StartAt      string   `yaml:"start_at,omitempty"` // beginning | end
+	MaxLineBytes Size     `yaml:"max_line_bytes"`
+	PollInterval Duration `yaml:"poll_interval,omitempty"`
+}
+
+// Output types, streams and encodings.
+const (
+	OutputHTTP = "http"
+	OutputFile = "file"
+
+	StreamEvents = "events"
+
+	EncodingLines  = "lines"
+	EncodingNDJSON = "ndjson"
+)
+
+// Output is one destination, with its own batches and its own disk buffer.
+type Output struct {
+	Name     string `yaml:"name"`
+	Stream   string `yaml:"stream"` // events
+	Type     string `yaml:"type"`   // http | file
+	Encoding string `yaml:"encoding"`
+
+	// http
+	Endpoints    []string `yaml:"endpoints,omitempty"`
+	Timeout      Duration `yaml:"timeout,omitempty"`
+	MaxInFlight  int      `yaml:"max_in_flight,omitempty"`
+	RetryInitial Duration `yaml:"retry_initial,omitempty"`
+	RetryMax     Duration `yaml:"retry_max,omitempty"`
+
+	// file
+	Path         string `yaml:"path,omitempty"`
+	MaxFileBytes Size   `yaml:"max_file_bytes,omitempty"`
+	MaxFiles     int    `yaml:"max_files,omitempty"`
+
+	Batch  Batch  `yaml:"batch"`
+	Buffer Buffer `yaml:"buffer"`
+}
+
+// Batch bounds the batches an output sends.
+type Batch struct {
+	MaxEvents int      `yaml:"max_events"`
+	MaxBytes  Size     `yaml:"max_bytes"`
+	MaxWait   Duration `yaml:"max_wait"`
+}
+
+// Buffer policies.
+const (
+	WhenFullBlock      = "block"
+	WhenFullDropOldest = "drop_oldest"
+	WhenFullDropNewest = "drop_newest"
+)
+
+// Buffer configures an output's disk buffer.
+type Buffer struct {
+	MaxBytes Size   `yaml:"max_bytes"`
+	WhenFull string `yaml:"when_full"` // block | drop_oldest | drop_newest
+}
+
+// Limits enforced by Validate.
+const (
+	MinBufferBytes = 16 * MiB
+	MaxBatchBytes  = 256 * MiB
+)
+
+// SetDefaults fills every unset field with its default.
+func (c *Config) SetDefaults() {
+	if c.ID == "" {
+		c.ID, _ = os.Hostname()
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./pulse-data"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = Duration(10 * time.Second)
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	for i := range c.Inputs {
+		in := &c.Inputs[i]
+		if in.Type == InputFile && in.StartAt == "" {
+			in.StartAt = "beginning"
+		}
+		if in.MaxLineBytes == 0 {
+			in.MaxLineBytes = 64 * KiB
+		}
+		if in.Type == InputFile && in.PollInterval == 0 {
+			in.PollInterval = Duration(200 * time.Millisecond)
+		}
+	}
+	for i := range c.Outputs {
+		o := &c.Outputs[i]
+		if o.Stream == "" {
+			o.Stream = StreamEvents
+		}
+		if o.Encoding == "" {
+			o.Encoding = EncodingLines
+		}
+		if o.Type == OutputHTTP {
+			if o.Timeout == 0 {
+				o.Timeout = Duration(10 * time.Second)
+			}
+			if o.MaxInFlight == 0 {
+				o.MaxInFlight = 4
+			}
+			if o.RetryInitial == 0 {
+				o.RetryInitial = Duration(100 * time.Millisecond)
+			}
+			if o.RetryMax == 0 {
+				o.RetryMax = Duration(30 * time.Second)
+			}
+		}
+		if o.Type == OutputFile {
+			if o.Path == "" {
+				o.Path = filepath.Join(c.DataDir, "out", o.Name)
+			}
+			if o.MaxFileBytes == 0 {
+				o.MaxFileBytes = 64 * MiB
+			}
+		}
+		if o.Batch.MaxEvents == 0 {
+			o.Batch.MaxEvents = 5000
+		}
+		if o.Batch.MaxBytes == 0 {
+			o.Batch.MaxBytes = 1 * MiB
+		}
+		if o.Batch.MaxWait == 0 {
+			o.Batch.MaxWait = Duration(200 * time.Millisecond)
+		}
+		if o.Buffer.MaxBytes == 0 {
+			o.Buffer.MaxBytes = 256 * MiB
+		}
+		if o.Buffer.WhenFull == "" {
+			o.Buffer.WhenFull = WhenFullBlock
+		}
+	}
+}
+
+// FieldError is one problem with one field, named by its path in the file
+// ("outputs[1].buffer.max_bytes").
+type FieldError struct {
+	Path string
+	Msg  string
+	Line int // filled in by Load when the file is known
+	File string
+}
+
+func (e FieldError) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		b.WriteByte(':')
+		if e.Line > 0 {
+			fmt.Fprintf(&b, "%d:", e.Line)
+		}
+		b.WriteByte(' ')
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Errors is every problem found in a configuration.
+type Errors []FieldError
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+type checker struct{ errs Errors }
+
+func (c *checker) addf(path, format string, args ...any) {
+	c.errs = append(c.errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the configuration (after SetDefaults) and returns Errors
+// naming every bad field, or nil.
+func (c *Config) Validate() error {
+	var ck checker
+	if c.DataDir == "" {
+		ck.addf("data_dir", "must be set")
+	}
+	if c.ShutdownTimeout < 0 {
+		ck.addf("shutdown_timeout", "must not be negative")
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		ck.addf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		ck.addf("log.format", "must be text or json, not %q", c.Log.Format)
+	}
+	if len(c.Inputs) == 0 {
+		ck.addf("inputs", "at least one input is required")
+	}
+	if len(c.Outputs) == 0 {
+		ck.addf("outputs", "at least one output is required")
+	}
+	names := map[string]string{}
+	stdin := 0
+	for i := range c.Inputs {
+		p := fmt.Sprintf("inputs[%d]", i)
+		c.Inputs[i].validate(&ck, p)
+		checkName(&ck, names, p, c.Inputs[i].Name)
+		if c.Inputs[i].Type == InputStdin {
+			stdin++
+			if stdin == 2 {
+				ck.addf(p+".type", "only one stdin input is possible")
+			}
+		}
+	}
+	for i := range c.Outputs {
+		p := fmt.Sprintf("outputs[%d]", i)
+		c.Outputs[i].validate(&ck, p)
+		checkName(&ck, names, p, c.Outputs[i].Name)
+	}
+	if len(ck.errs) == 0 {
+		return nil
+	}
+	return ck.errs
+}
+
+func checkName(ck *checker, seen map[string]string, path, name string) {
+	switch {
+	case name == "":
+		ck.addf(path+".name", "must be set")
+	case strings.ContainsAny(name, `/\ .`) || strings.HasPrefix(name, "-"):
+		ck.addf(path+".name", "%q: use letters, digits, '-' and '_' only (it names files)", name)
+	case seen[name] != "":
+		ck.addf(path+".name", "%q is already used by %s", name, seen[name])
+	default:
+		seen[name] = path
+	}
+}
+
+func (in *Input) validate(ck *checker, p string) {
+	switch in.Type {
+	case InputFile:
+		if len(in.Paths) == 0 {
+			ck.addf(p+".paths", "a file input needs at least one path")
+		}
+		for j, g := range in.Paths {
+			if _, err := filepath.Match(g, ""); err != nil || g == "" {
+				ck.addf(fmt.Sprintf("%s.paths[%d]", p, j), "bad glob pattern %q", g)
+			}
+		}
+		if !oneOf(in.StartAt, "beginning", "end") {
+			ck.addf(p+".start_at", "must be beginning or end, not %q", in.StartAt)
+		}
+		if in.PollInterval < Duration(time.Millisecond) {
+			ck.addf(p+".poll_interval", "must be ≥ 1ms")
+		}
+	case InputStdin:
+		if len(in.Paths) > 0 {
+			ck.addf(p+".paths", "only for file inputs")
+		}
+		if in.StartAt != "" {
+			ck.addf(p+".start_at", "only for file inputs")
+		}
+	case "":
+		ck.addf(p+".type", "must be set (file or stdin)")
+	default:
+		ck.addf(p+".type", "unknown input type %q (want file or stdin)", in.Type)
+	}
+	if in.MaxLineBytes < 16 || in.MaxLineBytes > 64*MiB {
+		ck.addf(p+".max_line_bytes", "must be between 16 and 64MiB, not %v", in.MaxLineBytes)
+	}
+}
+
+func (o *Output) validate(ck *checker, p string) {
+	if o.Stream != StreamEvents {
+		ck.addf(p+".stream", "unknown stream %q (want events)", o.Stream)
+	}
+	if !oneOf(o.Encoding, EncodingLines, EncodingNDJSON) {
+		ck.addf(p+".encoding", "unknown encoding %q (want lines or ndjson)", o.Encoding)
+	}
+	switch o.Type {
+	case OutputHTTP:
+		if len(o.Endpoints) == 0 {
+			ck.addf(p+".endpoints", "an http output needs at least one endpoint")
+		}
+		for j, e := range o.Endpoints {
+			if err := checkEndpoint(e); err != nil {
+				ck.addf(fmt.Sprintf("%s.endpoints[%d]", p, j), "%v", err)
+			}
+		}
+		if o.Timeout < Duration(time.Millisecond) {
+			ck.addf(p+".timeout", "must be ≥ 1ms")
+		}
+		if o.MaxInFlight < 1 || o.MaxInFlight > 1024 {
+			ck.addf(p+".max_in_flight", "must be between 1 and 1024")
+		}
+		if o.RetryInitial <= 0 || o.RetryMax < o.RetryInitial {
+			ck.addf(p+".retry_max", "must be ≥ retry_initial (%v), and both > 0", o.RetryInitial)
+		}
+		if o.Path != "" {
+			ck.addf(p+".path", "only for file outputs (use endpoints)")
+		}
+	case OutputFile:
+		if len(o.Endpoints) > 0 {
+			ck.addf(p+".endpoints", "only for http outputs (use path)")
+		}
+		if o.MaxFileBytes < 4*KiB {
+			ck.addf(p+".max_file_bytes", "must be ≥ 4KiB")
+		}
+		if o.MaxFiles < 0 {
+			ck.addf(p+".max_files", "must not be negative")
+		}
+	case "":
+		ck.addf(p+".type", "must be set (http or file)")
+	default:
+		ck.addf(p+".type", "unknown output type %q (want http or file)", o.Type)
+	}
+	if o.Batch.MaxEvents < 1 {
+		ck.addf(p+".batch.max_events", "must be ≥ 1")
+	}
+	if o.Batch.MaxBytes < 1*KiB || o.Batch.MaxBytes > MaxBatchBytes {
+		ck.addf(p+".batch.max_bytes", "must be between 1KiB and %v", MaxBatchBytes)
+	}
+	if o.Batch.MaxWait < Duration(time.Millisecond) {
+		ck.addf(p+".batch.max_wait", "must be ≥ 1ms")
+	}
+	if o.Buffer.MaxBytes < MinBufferBytes {
+		ck.addf(p+".buffer.max_bytes", "must be ≥ %v", MinBufferBytes)
+	} else if o.Buffer.MaxBytes < 4*o.Batch.MaxBytes {
+		ck.addf(p+".buffer.max_bytes", "must hold at least 4 batches (4 × batch.max_bytes = %v)", 4*o.Batch.MaxBytes)
+	}
+	if !oneOf(o.Buffer.WhenFull, WhenFullBlock, WhenFullDropOldest, WhenFullDropNewest) {
+		ck.addf(p+".buffer.when_full", "must be block, drop_oldest or drop_newest, not %q", o.Buffer.WhenFull)
+	}
+}
+
+func checkEndpoint(e string) error {
+	if e == "" {
+		return fmt.Errorf("empty endpoint")
+	}
+	if strings.Contains(e, "://") {
+		if !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
+			return fmt.Errorf("%q: scheme must be http or https", e)
+		}
+		return nil
+	}
+	if i := strings.LastIndexByte(e, ':'); i <= 0 || i == len(e)-1 {
+		return fmt.Errorf("%q: want host:port or http(s)://host:port/path", e)
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package config
+
+import (
+	"errors"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseAcceptanceFile(t *testing.T) {
+	c, err := Load("testdata/acceptance.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ID != "host-a" || len(c.Inputs) != 1 || len(c.Outputs) != 2 {
+		t.Fatalf("unexpected config: %+v", c)
+	}
+	a := c.Outputs[0]
+	if a.Batch.MaxEvents != 5000 || a.Batch.MaxBytes != MiB || a.Batch.MaxWait.D() != 200*time.Millisecond {
+		t.Errorf("batch = %+v", a.Batch)
+	}
+	if a.Buffer.MaxBytes != 256*MiB || a.Buffer.WhenFull != "block" {
+		t.Errorf("buffer = %+v", a.Buffer)
+	}
+	if c.Outputs[1].Path != "./pulse-data/out/inspect" || c.Outputs[1].Buffer.MaxBytes != 256*MiB {
+		t.Errorf("defaults not applied: %+v", c.Outputs[1])
+	}
+}
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	c, err := Parse("default", DefaultYAML())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Inputs[0].Type != InputStdin || c.Outputs[0].Type != OutputFile {
+		t.Fatalf("default should be stdin → file, got %+v", c)
+	}
+	if c.ID == "" {
+		t.Error("id should default to the hostname")
+	}
+	// What -print-config prints must load back to the same thing.
+	out, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := Parse("printed", out)
+	if err != nil {
+		t.Fatalf("printed config does not parse: %v\n%s", err, out)
+	}
+	if c2.Outputs[0].Buffer != c.Outputs[0].Buffer || c2.ShutdownTimeout != c.ShutdownTimeout {
+		t.Errorf("round trip changed the config:\n%s", out)
+	}
+}
+
+const base = `data_dir: /tmp/x
+inputs:
+  - name: app
+    type: file
+    paths: ["/var/log/*.log"]
+outputs:
+  - name: archive
+    type: http
+    endpoints: ["127.0.0.1:9001"]
+`
+
+func TestBadConfigs(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // each must appear, in order, one per error line
+	}{
+		{"unknown top key", base + "colour: red\n", []string{`bad.yaml:10: colour: unknown key "colour"`}},
+		{"unknown nested key", strings.Replace(base, "    paths:", "    pathz: [a]\n    paths:", 1),
+			[]string{`bad.yaml:5: inputs[0].pathz: unknown key "pathz"`}},
+		{"small buffer", base + "    buffer: {max_bytes: 1MiB}\n",
+			[]string{"bad.yaml:10: outputs[0].buffer.max_bytes: must be ≥ 16MiB"}},
+		{"bad size", base + "    buffer: {max_bytes: 12XB}\n",
+			[]string{`bad.yaml:10: invalid size "12XB"`}},
+		{"bad duration", base + "    batch: {max_wait: soon}\n",
+			[]string{`bad.yaml:10: invalid duration "soon"`}},
+		{"bad policy", base + "    buffer:\n      when_full: maybe\n",
+			[]string{`bad.yaml:11: outputs[0].buffer.when_full: must be block, drop_oldest or drop_newest, not "maybe"`}},
+		{"no endpoints", strings.Replace(base, `    endpoints: ["127.0.0.1:9001"]`+"\n", "", 1),
+			[]string{"bad.yaml:7: outputs[0].endpoints: an http output needs at least one endpoint"}},
+		{"bad endpoint", strings.Replace(base, "127.0.0.1:9001", "ftp://x", 1),
+			[]string{`bad.yaml:9: outputs[0].endpoints[0]: "ftp://x": scheme must be http or https`}},
+		{"unknown input type", strings.Replace(base, "type: file", "type: kafka", 1),
+			[]string{`bad.yaml:4: inputs[0].type: unknown input type "kafka"`}},
+		{"duplicate name", strings.Replace(base, "name: archive", "name: app", 1),
+			[]string{`bad.yaml:7: outputs[0].name: "app" is already used by inputs[0]`}},
+		{"path on http", base + "    path: /tmp/out\n",
+			[]string{"bad.yaml:10: outputs[0].path: only for file outputs"}},
+		{"several errors at once", base + "    colour: red\n    encoding: xml\n    buffer: {when_full: never}\n", []string{
+			`bad.yaml:10: outputs[0].colour: unknown key "colour"`,
+			`bad.yaml:11: outputs[0].encoding: unknown encoding "xml"`,
+			`bad.yaml:12: outputs[0].buffer.when_full: must be block`,
+		}},
+		{"no inputs", "data_dir: /tmp\noutputs: []\n", []string{"bad.yaml:1: inputs: at least one input is required", "outputs: at least one output"}},
+		{"empty", "", []string{"bad.yaml: empty configuration"}},
+		{"syntax", "inputs: [\n", []string{"bad.yaml:"}},
+		{"wrong type", "data_dir: [1]\n" + base[len("data_dir: /tmp/x\n"):], []string{"bad.yaml:1: cannot unmarshal !!seq into string"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("bad.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatal("expected an error")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("got %d errors, want %d:\n%v", len(lines), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(lines[i], w) {
+					t.Errorf("error %d = %q, want it to contain %q", i, lines[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Size
+		ok   bool
+	}{
+		{"512", 512, true}, {"64KiB", 64 << 10, true}, {"64MiB", 64 << 20, true}, {"1GiB", 1 << 30, true},
+		{"10MB", 10e6, true}, {"1.5GiB", 3 << 29, true}, {"16 MiB", 16 << 20, true},
+		{"", 0, false}, {"MiB", 0, false}, {"-1MiB", 0, false}, {"12XB", 0, false}, {"99999999999TiB", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseSize(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseSize(%q) = %v, %v; want %v ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	if _, err := Load("testdata/nope.yaml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("want not-exist error, got %v", err)
+	}
+}
