@@ -1,0 +1,43 @@
+package testenv
+
+import (
+	"net"
+	"testing"
+	"time"
+)
+
+// WaitFor polls cond every few milliseconds until it holds, failing the test
+// with msg after timeout.
+func WaitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	if !Eventually(timeout, cond) {
+		t.Fatalf("timed out after %v: %s", timeout, msg)
+	}
+}
+
+// Eventually polls cond until it holds or timeout passes, and reports
+// whether it held.
+func Eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// FreeAddr returns a 127.0.0.1 address with a port free at the time of the
+// call.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
