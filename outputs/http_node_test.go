@@ -1,0 +1,81 @@
+package outputs
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestParseRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0},
+		{"1", time.Second},
+		{" 120 ", 2 * time.Minute},
+		{"0", 0},
+		{"-5", 0},
+		{"soon", 0},
+		{"99999999999999999999", maxRetryAfter},
+		{"86400", maxRetryAfter},
+		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+	} {
+		if got := parseRetryAfter([]byte(tc.in), now); got != tc.want {
+			t.Errorf("parseRetryAfter(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		in, uri, addr string
+		tls, bad      bool
+	}{
+		{in: "127.0.0.1:8080", uri: "http://127.0.0.1:8080/", addr: "127.0.0.1:8080"},
+		{in: "http://example.com/v1/batch", uri: "http://example.com/v1/batch", addr: "example.com:80"},
+		{in: "https://example.com:8443", uri: "https://example.com:8443/", addr: "example.com:8443", tls: true},
+		{in: "https://example.com/x?k=v", uri: "https://example.com/x?k=v", addr: "example.com:443", tls: true},
+		{in: "[::1]:9000", uri: "http://[::1]:9000/", addr: "[::1]:9000"},
+		{in: "example.com", bad: true},
+		{in: "ftp://example.com/", bad: true},
+		{in: "http:///path", bad: true},
+	} {
+		uri, addr, tls, err := parseEndpoint(tc.in)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("parseEndpoint(%q) accepted", tc.in)
+			}
+			continue
+		}
+		if err != nil || uri != tc.uri || addr != tc.addr || tls != tc.tls {
+			t.Errorf("parseEndpoint(%q) = %q, %q, %v, %v; want %q, %q, %v",
+				tc.in, uri, addr, tls, err, tc.uri, tc.addr, tc.tls)
+		}
+	}
+}
+
+func TestLogLimiter(t *testing.T) {
+	l := logLimiter{every: 5 * time.Second}
+	t0 := time.Unix(1000, 0)
+	steps := []struct {
+		at         time.Duration
+		ok         bool
+		suppressed int64
+	}{
+		{0, true, 0},
+		{time.Second, false, 0},
+		{4 * time.Second, false, 0},
+		{5 * time.Second, true, 2},
+		{6 * time.Second, false, 0},
+		{20 * time.Second, true, 1},
+	}
+	for _, s := range steps {
+		ok, n := l.allow(t0.Add(s.at))
+		if ok != s.ok || n != s.suppressed {
+			t.Errorf("at %v: allow = %v, %d; want %v, %d", s.at, ok, n, s.ok, s.suppressed)
+		}
+	}
+}
