@@ -1,0 +1,222 @@
+package inputs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Where a File input starts in files it finds at its very first start.
+const (
+	StartAtBeginning = "beginning"
+	StartAtEnd       = "end"
+)
+
+// FileOptions configure a File input.
+type FileOptions struct {
+	Name  string   // input name (goes into Batch.Input); default "file"
+	Paths []string // glob patterns (filepath.Glob syntax)
+
+	// StartAt is where to start in files that have no checkpoint and exist
+	// at the first start, the one without a checkpoint file:
+	// "beginning" (default) or "end". Files appearing later, and files
+	// found at a restart without an entry in the checkpoint file (created
+	// while the agent was down), are always read from the beginning.
+	StartAt string
+
+	MaxLineBytes int           // longer lines are cut to this length and the rest skipped; default 64 KiB
+	BatchEvents  int           // max events per emitted batch; default 4096
+	BatchBytes   int           // max event bytes per emitted batch, and read buffer size; default 1 MiB
+	PollInterval time.Duration // how often files at their end are checked for growth; default 200ms
+	GlobInterval time.Duration // how often globs are evaluated for new files; default 1s
+
+	// CheckpointFile is where committed offsets are persisted (JSON,
+	// replaced atomically). Required.
+	CheckpointFile string
+	// CheckpointEvery is how often the checkpoint file is written when it
+	// changed; it is also written when Run ends. Default 1s.
+	CheckpointEvery time.Duration
+
+	Logger *slog.Logger // default slog.Default()
+}
+
+// Defaults of FileOptions and StdinOptions.
+const (
+	DefaultMaxLineBytes    = 64 << 10
+	DefaultBatchEvents     = 4096
+	DefaultBatchBytes      = 1 << 20
+	DefaultPollInterval    = 200 * time.Millisecond
+	DefaultGlobInterval    = time.Second
+	DefaultCheckpointEvery = time.Second
+)
+
+// File follows the files matching a set of glob patterns, like tail -F:
+// through appends, rename rotation, copytruncate, new and deleted files.
+// It emits each file's lines in order, and persists how far each file's
+// batches have been committed, so that after a restart or a crash it
+// resumes there: lines may come twice, never not at all.
+type File struct {
+	opts  FileOptions
+	log   *slog.Logger
+	ckpt  *checkpoints
+	stats lineCounters
+
+	files       atomic.Int64
+	truncations atomic.Int64
+	rotations   atomic.Int64
+
+	running atomic.Bool
+}
+
+// NewFile checks opts, applies defaults, and returns a File input.
+func NewFile(opts FileOptions) (*File, error) {
+	if opts.Name == "" {
+		opts.Name = "file"
+	}
+	if len(opts.Paths) == 0 {
+		return nil, fmt.Errorf("inputs: file %q: no paths", opts.Name)
+	}
+	for _, p := range opts.Paths {
+		if _, err := filepath.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("inputs: file %q: path %q: %w", opts.Name, p, err)
+		}
+	}
+	switch opts.StartAt {
+	case "":
+		opts.StartAt = StartAtBeginning
+	case StartAtBeginning, StartAtEnd:
+	default:
+		return nil, fmt.Errorf("inputs: file %q: start_at %q: want %q or %q", opts.Name, opts.StartAt, StartAtBeginning, StartAtEnd)
+	}
+	if opts.CheckpointFile == "" {
+		return nil, fmt.Errorf("inputs: file %q: no checkpoint file", opts.Name)
+	}
+	if opts.MaxLineBytes < 0 || opts.BatchEvents < 0 || opts.BatchBytes < 0 ||
+		opts.PollInterval < 0 || opts.GlobInterval < 0 || opts.CheckpointEvery < 0 {
+		return nil, fmt.Errorf("inputs: file %q: negative limit or interval", opts.Name)
+	}
+	opts.MaxLineBytes = cmpOr(opts.MaxLineBytes, DefaultMaxLineBytes)
+	opts.BatchEvents = cmpOr(opts.BatchEvents, DefaultBatchEvents)
+	opts.BatchBytes = cmpOr(opts.BatchBytes, DefaultBatchBytes)
+	opts.PollInterval = cmpOr(opts.PollInterval, DefaultPollInterval)
+	opts.GlobInterval = cmpOr(opts.GlobInterval, DefaultGlobInterval)
+	opts.CheckpointEvery = cmpOr(opts.CheckpointEvery, DefaultCheckpointEvery)
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &File{
+		opts: opts,
+		log:  opts.Logger.With("input", opts.Name),
+		ckpt: newCheckpoints(),
+	}, nil
+}
+
+// cmpOr returns v, or def if v is zero.
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Run follows the files until ctx is done or emit fails, then writes a final
+// checkpoint and returns nil. It returns an error if it cannot start (the
+// checkpoint file is unreadable or corrupt) or the final checkpoint cannot
+// be written. Run may not be called concurrently with itself.
+func (f *File) Run(ctx context.Context, emit Emit) error {
+	if emit == nil {
+		return fmt.Errorf("inputs: file %q: nil emit", f.opts.Name)
+	}
+	if !f.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("inputs: file %q: already running", f.opts.Name)
+	}
+	defer f.running.Store(false)
+
+	offsets, found, err := loadCheckpoints(f.opts.CheckpointFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(f.opts.CheckpointFile), 0o755); err != nil {
+		return fmt.Errorf("inputs: file %q: checkpoint directory: %w", f.opts.Name, err)
+	}
+	f.ckpt.clear()
+
+	fl := newFollower(f, emit)
+	defer fl.close()
+	fl.scan(offsets, !found)
+
+	w := checkpointWriter{path: f.opts.CheckpointFile, ckpt: f.ckpt, log: f.log}
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { w.loop(wctx, f.opts.CheckpointEvery) })
+
+	err = fl.run(ctx)
+	stop()
+	wg.Wait()
+	if err != nil {
+		f.log.Info("file input stopping: batch not accepted", "err", err)
+	}
+	fl.close()
+	if err := w.write(); err != nil {
+		return fmt.Errorf("inputs: file %q: final checkpoint: %w", f.opts.Name, err)
+	}
+	return nil
+}
+
+// Stats returns the input's counters. It is safe to call concurrently.
+func (f *File) Stats() FileStats {
+	return FileStats{
+		Files:          int(f.files.Load()),
+		Events:         f.stats.events.Load(),
+		Bytes:          f.stats.bytes.Load(),
+		TruncatedLines: f.stats.truncated.Load(),
+		Truncations:    f.truncations.Load(),
+		Rotations:      f.rotations.Load(),
+		CommittedLag:   f.ckpt.lag(),
+	}
+}
+
+// checkpointWriter persists checkpoints when they changed.
+type checkpointWriter struct {
+	path    string
+	ckpt    *checkpoints
+	log     *slog.Logger
+	written uint64 // version last written; versions start above 0
+}
+
+// loop writes the checkpoints every interval until ctx is done. A failed
+// write is logged and retried at the next tick: reading goes on, and a
+// crash meanwhile only means more lines read twice.
+func (w *checkpointWriter) loop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := w.write(); err != nil {
+				w.log.Error("writing checkpoints failed", "err", err)
+			}
+		}
+	}
+}
+
+// write persists the checkpoints if they changed since the last write.
+func (w *checkpointWriter) write() error {
+	recs, version := w.ckpt.snapshot()
+	if version == w.written {
+		return nil
+	}
+	if err := storeCheckpoints(w.path, recs); err != nil {
+		return err
+	}
+	w.written = version
+	return nil
+}
