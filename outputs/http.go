@@ -212,14 +212,14 @@ func (h *HTTP) deliver(ctx context.Context, src Source, b Batch) error {
 	m := h.cluster.pick()
 	for attempt := 1; ; attempt++ {
 		err := m.node.Send(ctx, b)
-		if ctx.Err() != nil {
-			return nil // abandoned: the batch stays in src
-		}
 		if err == nil {
 			h.batches.Add(1)
 			h.events.Add(int64(b.Events))
 			h.bytes.Add(int64(len(b.Payload)))
 			return h.ack(src, b)
+		}
+		if ctx.Err() != nil {
+			return nil // abandoned: the batch stays in src
 		}
 		h.failures.Add(1)
 

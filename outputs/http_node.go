@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -67,7 +68,8 @@ func newHTTPNode(endpoint string, opts httpNodeOptions) (*httpNode, error) {
 // before answering: that is a keep-alive connection the server had already
 // dropped, not a verdict on the batch. Delivery is at least once anyway.
 func retryStaleConn(_ *fasthttp.Request, attempts int, err error) (resetTimeout, retry bool) {
-	return false, attempts < 2 && errors.Is(err, fasthttp.ErrConnectionClosed)
+	stale := errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed)
+	return false, attempts < 2 && stale
 }
 
 // Send POSTs the payload as is. It honours ctx's deadline and checks ctx
@@ -89,10 +91,11 @@ func (n *httpNode) Send(ctx context.Context, b Batch) error {
 
 	req.SetRequestURI(n.uri)
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetContentType(n.contentType)
+	// Extra headers first, so that they cannot override the protocol's.
 	for k, v := range n.headers {
 		req.Header.Set(k, v)
 	}
+	req.Header.SetContentType(n.contentType)
 	var num [20]byte
 	req.Header.SetBytesV("X-Pulse-Batch-Id", strconv.AppendUint(num[:0], b.ID, 10))
 	req.Header.SetBytesV("X-Pulse-Events", strconv.AppendInt(num[:0], int64(b.Events), 10))

@@ -443,3 +443,27 @@ func TestHTTPRunTwiceAtOnce(t *testing.T) {
 		t.Error("second concurrent Run returned nil")
 	}
 }
+
+func TestHTTPReconnectsAfterServerClosedIdleConnection(t *testing.T) {
+	batches := makeBatches(2, 3)
+	src := newFakeSource(batches[0])
+	srv, rec := newServer(t, src, ok)
+	h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}, MaxInFlight: 1})
+	start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
+	waitFor(t, 10*time.Second, "the first ack", func() bool { return src.acked() == 1 })
+
+	// The server drops the keep-alive connection the client holds idle.
+	srv.CloseClientConnections()
+	src.mu.Lock()
+	src.queue = append(src.queue, batches[1])
+	src.mu.Unlock()
+	src.wake <- struct{}{}
+	waitFor(t, 10*time.Second, "the second ack", func() bool { return src.acked() == 2 })
+
+	if n := rec.count(); n != 2 {
+		t.Errorf("server got %d requests, want 2", n)
+	}
+	if st := h.Stats(); st.Failures != 0 {
+		t.Errorf("%d failures: a stale connection should be retried at once", st.Failures)
+	}
+}
