@@ -200,9 +200,9 @@ func (h *HTTP) Run(ctx context.Context, src Source) error {
 
 // deliver sends b until an endpoint takes it or rejects it for good, then
 // acknowledges it. It tries each endpoint once in turn before waiting a
-// backoff step (or the longest Retry-After heard, if longer). It returns
-// nil without acknowledging when ctx is done, and an error only when the
-// acknowledgement fails.
+// backoff step (or the longest Retry-After heard, if longer). When ctx is
+// done it gives up without acknowledging, unless the batch was just
+// accepted. It returns an error only when the acknowledgement fails.
 func (h *HTTP) deliver(ctx context.Context, src Source, b Batch) error {
 	var (
 		bo         *backoff.ExponentialBackOff
