@@ -1,0 +1,97 @@
+package buffer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/nsqio/go-diskqueue"
+)
+
+// diskqueue's log lines that matter, as its source spells them.
+const (
+	dqReadError  = "DISKQUEUE(%s) reading at %d of %s - %s"
+	dqJump       = "DISKQUEUE(%s) jump to next file and saving bad file as %s"
+	dqRenameFail = "DISKQUEUE(%s) failed to rename bad diskqueue file %s to %s"
+	dqMetaError  = "DISKQUEUE(%s) failed to retrieveMetaData - %s"
+)
+
+// logDiskQueue is diskqueue's log function. diskqueue calls it from its loop
+// goroutine (and from New and Close), synchronously: it must not call back
+// into diskqueue. A read error is the one place to learn that diskqueue is
+// about to rename a segment to .bad and skip the rest of it.
+func (q *Queue) logDiskQueue(lvl diskqueue.LogLevel, f string, args ...any) {
+	level := slog.LevelDebug // INFO lines (a segment opened, closing) are routine
+	switch lvl {
+	case diskqueue.WARN:
+		level = slog.LevelWarn
+	case diskqueue.ERROR, diskqueue.FATAL:
+		level = slog.LevelError
+	}
+	switch f {
+	case dqReadError:
+		if len(args) == 4 {
+			pos, _ := args[1].(int64)
+			file, _ := args[2].(string)
+			err, _ := args[3].(error)
+			q.onReadError(pos, file, err)
+			return
+		}
+	case dqJump, dqRenameFail:
+		if q.dqQuiet.Load() {
+			level = slog.LevelDebug
+		}
+	case dqMetaError:
+		// recoverSegments has dealt with the metadata; a missing write
+		// segment is normal right after a rotation.
+		if len(args) == 2 {
+			if err, _ := args[1].(error); isNotExist(err) {
+				level = slog.LevelDebug
+			}
+		}
+	}
+	if q.log.Enabled(context.Background(), level) {
+		q.log.Log(context.Background(), level, fmt.Sprintf(f, args...), "component", "diskqueue")
+	}
+}
+
+// onReadError runs when diskqueue failed to read at pos of file, just before
+// it renames file to file.bad and skips to the next segment.
+func (q *Queue) onReadError(pos int64, file string, readErr error) {
+	fi, err := os.Stat(file)
+	switch {
+	case err != nil:
+		// The segment is gone: consumed and removed, a crash came before
+		// diskqueue persisted that. Nothing counted was in it.
+		q.dqQuiet.Store(true)
+		q.log.Debug("diskqueue segment missing, skipped", "file", file, "err", readErr)
+	case pos == fi.Size():
+		// diskqueue bug #38/#42: the reader had caught up when the writer
+		// rotated, and it reads on past the end of a fully consumed segment.
+		// Nothing is lost; the .bad file is removed once renamed.
+		q.dqQuiet.Store(true)
+		q.mu.Lock()
+		q.benign = append(q.benign, benignBad{path: file + ".bad"})
+		q.nbenign.Store(int32(len(q.benign)))
+		q.benignN++
+		q.mu.Unlock()
+		q.log.Debug("diskqueue renames a consumed segment .bad (bug #38), removing it", "file", file)
+	default:
+		q.dqQuiet.Store(false)
+		lost, serr := scanLost(file, pos, q.nextSeq.Load())
+		q.mu.Lock()
+		q.queued.sub(lost.counted)
+		q.counters.CorruptBatches += lost.batches
+		q.counters.LostEvents += lost.events
+		q.freeSpace()
+		q.mu.Unlock()
+		q.disk.invalidate()
+		args := []any{"file", file + ".bad", "pos", pos, "size", fi.Size(), "err", readErr,
+			"lost_batches", lost.batches, "lost_events", lost.events}
+		if serr != nil {
+			args = append(args, "scan_err", serr)
+		}
+		q.log.Error("corrupt diskqueue segment: the rest of it is skipped and kept as .bad", args...)
+	}
+}

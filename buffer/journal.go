@@ -1,0 +1,178 @@
+package buffer
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// journal makes acknowledgement possible on top of diskqueue, which forgets a
+// message as soon as it is read. Before Next consumes a frame from diskqueue
+// it writes the frame to inflight/<seq>.batch (tmp + rename, so a file
+// present is whole) and records seq as the highest consumed; Ack removes the
+// file. After a crash, the files left are handed out again, and frames that
+// diskqueue delivers a second time (its read position is only persisted at
+// its syncs) are recognised by seq <= consumed and skipped.
+//
+// Nothing is fsynced: the guarantee is for process crashes (kill -9), the
+// same as diskqueue's own writes between syncs.
+type journal struct {
+	dir      string   // Dir/inflight
+	consumed *os.File // Dir/consumed: [seq u64][crc32c of seq u32]
+	rec      [consumedSize]byte
+}
+
+const (
+	consumedSize  = 12
+	journalSuffix = ".batch"
+	tmpSuffix     = ".tmp"
+)
+
+// journaled is a batch found in the journal at Open.
+type journaled struct {
+	seq    uint64
+	bytes  int64 // what it costs against MaxBytes, like the frame in a segment
+	events int64
+}
+
+// openJournal opens the journal in dir, removes writes cut short by a crash
+// and returns the batches left in flight in seq order, and the highest seq
+// consumed from diskqueue.
+func openJournal(dir string) (j *journal, left []journaled, consumed uint64, err error) {
+	j = &journal{dir: filepath.Join(dir, "inflight")}
+	if err := os.MkdirAll(j.dir, 0o750); err != nil {
+		return nil, nil, 0, err
+	}
+	entries, err := os.ReadDir(j.dir)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, tmpSuffix) {
+			// Journaling never finished, so the frame was not consumed from
+			// diskqueue and will come again.
+			if err := os.Remove(filepath.Join(j.dir, name)); err != nil && !isNotExist(err) {
+				return nil, nil, 0, err
+			}
+			continue
+		}
+		seq, ok := journalSeq(name)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		b, err := j.inspect(seq)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		left = append(left, b)
+	}
+	slices.SortFunc(left, func(a, b journaled) int { return cmp.Compare(a.seq, b.seq) })
+
+	j.consumed, err = os.OpenFile(filepath.Join(dir, "consumed"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	n, err := j.consumed.ReadAt(j.rec[:], 0)
+	switch {
+	case n == consumedSize:
+		seq := binary.BigEndian.Uint64(j.rec[:8])
+		if binary.BigEndian.Uint32(j.rec[8:]) == crc32.Checksum(j.rec[:8], castagnoli) && seq < maxSeq {
+			consumed = seq
+		}
+		// A bad record only costs duplicates: frames are then skipped only
+		// up to the highest seq in the journal.
+	case err != nil && err != io.EOF:
+		j.consumed.Close()
+		return nil, nil, 0, fmt.Errorf("read %s: %w", j.consumed.Name(), err)
+	}
+	if len(left) > 0 {
+		// The journal file is written before the consumed record.
+		consumed = max(consumed, left[len(left)-1].seq)
+	}
+	return j, left, consumed, nil
+}
+
+// inspect reads the header of a journaled batch. A file that is short or
+// whose header does not name its seq is kept with no events; its CRC fails
+// when it is read for replay.
+func (j *journal) inspect(seq uint64) (journaled, error) {
+	f, err := os.Open(j.path(seq, journalSuffix))
+	if err != nil {
+		return journaled{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return journaled{}, err
+	}
+	b := journaled{seq: seq, bytes: lenPrefix + fi.Size()}
+	var hb [headerSize]byte
+	if _, err := f.ReadAt(hb[:], 0); err == nil {
+		if h := parseHeader(hb[:]); h.seq == seq {
+			b.events = h.eventsOf()
+		}
+	}
+	return b, nil
+}
+
+func (j *journal) path(seq uint64, suffix string) string {
+	return filepath.Join(j.dir, fmt.Sprintf("%020d%s", seq, suffix))
+}
+
+func journalSeq(name string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, journalSuffix)
+	if !ok || len(digits) != 20 {
+		return 0, false
+	}
+	seq, err := strconv.ParseUint(digits, 10, 64)
+	return seq, err == nil && seq > 0 && seq < maxSeq
+}
+
+// write journals a frame.
+func (j *journal) write(seq uint64, frame []byte) error {
+	tmp := j.path(seq, tmpSuffix)
+	if err := os.WriteFile(tmp, frame, 0o600); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, j.path(seq, journalSuffix)); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// read returns a journaled frame.
+func (j *journal) read(seq uint64) ([]byte, error) {
+	return os.ReadFile(j.path(seq, journalSuffix))
+}
+
+// remove forgets a journaled batch.
+func (j *journal) remove(seq uint64) error {
+	err := os.Remove(j.path(seq, journalSuffix))
+	if isNotExist(err) {
+		return nil
+	}
+	return err
+}
+
+// setConsumed records seq as the highest seq consumed from diskqueue: one
+// pwrite. Callers serialise (the consumer token).
+func (j *journal) setConsumed(seq uint64) error {
+	binary.BigEndian.PutUint64(j.rec[:8], seq)
+	binary.BigEndian.PutUint32(j.rec[8:], crc32.Checksum(j.rec[:8], castagnoli))
+	_, err := j.consumed.WriteAt(j.rec[:], 0)
+	return err
+}
+
+func (j *journal) close() error {
+	return j.consumed.Close()
+}

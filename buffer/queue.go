@@ -1,0 +1,215 @@
+// Package buffer is a crash-safe, byte-capped disk queue of batches, one per
+// output, built on github.com/nsqio/go-diskqueue.
+//
+// diskqueue forgets a message the moment it is read and persists its read
+// position only now and then; it has no size cap and no checksums. Queue adds
+// what an at-least-once pipeline needs on top of it: acknowledgement of
+// batches handed out (an in-flight journal, see journal.go), a CRC per batch
+// (frame.go), a cap on the bytes held with a policy for when it is reached
+// (put.go), and recovery of counts and metadata at Open (recover.go).
+package buffer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nsqio/go-diskqueue"
+)
+
+var (
+	// ErrFull is returned, wrapped together with the context's error, by Put
+	// under the Block policy when its context ends before space frees up.
+	ErrFull = errors.New("buffer full")
+	// ErrClosed is returned by operations on a closed Queue, and by Put and
+	// Next blocked when it closes.
+	ErrClosed = errors.New("buffer closed")
+	// ErrTooLarge is returned by Put for a payload above MaxPayloadBytes.
+	ErrTooLarge = errors.New("payload too large")
+)
+
+// Message is a batch handed out by Next. Its Payload is not reused by the
+// Queue.
+type Message struct {
+	ID       uint64 // acknowledge with Ack(ID)
+	Payload  []byte
+	Events   int
+	Replayed bool // handed out before a restart and never acknowledged: possibly a duplicate downstream
+}
+
+// Queue is a disk queue of batches with a byte cap and acknowledgement. Its
+// methods are safe for concurrent use; several batches may be in flight at
+// once, acknowledged in any order.
+type Queue struct {
+	opts Options
+	log  *slog.Logger
+	dq   diskqueue.Interface
+	jr   *journal
+	lock *os.File
+
+	closing   chan struct{} // closed by Close: blocked Put and Next return
+	closeOnce sync.Once
+	closeErr  error
+
+	// consumer is a token held by whoever receives from diskqueue (Next, and
+	// Put evicting under DropOldest): diskqueue has one reader, and a peek
+	// must not be separated from its consumption by another reader. A
+	// channel, so that waiting for it honours a context.
+	consumer chan struct{}
+	consumed uint64 // highest seq consumed from diskqueue; guarded by consumer
+
+	// wmu orders seq assignment with diskqueue writes, so that seq increases
+	// in queue order: skipping duplicates by seq <= consumed relies on it.
+	wmu     sync.Mutex
+	wbuf    []byte // frame being written; guarded by wmu
+	wclosed bool   // guarded by wmu
+	nextSeq atomic.Uint64
+
+	mu       sync.Mutex
+	queued   tally            // not yet handed out, including Put reservations and the journal left at Open
+	inflight tally            // handed out, not acknowledged
+	handed   map[uint64]tally // in-flight batches by id
+	replay   []journaled      // journal left at Open, not yet handed out again
+	counters Stats            // the cumulative counters of Stats
+	space    chan struct{}    // closed and replaced when bytes are freed while someone waits
+	waiting  int              // Puts waiting on space
+	benign   []benignBad      // .bad files of diskqueue bug #38 still to remove
+	nbenign  atomic.Int32     // len(benign), read without mu on the hot path
+	benignN  int64            // how often bug #38 struck (tests look)
+
+	dqQuiet atomic.Bool // the last diskqueue read error was harmless: quiet its follow-up lines
+
+	disk diskUsage
+
+	corruptLog sometimes
+	dupLog     sometimes
+}
+
+// Open opens (or creates) the queue in opts.Dir. Batches journaled as in
+// flight when the queue was last closed (or crashed) are handed out first by
+// Next, with Replayed set.
+func Open(opts Options) (*Queue, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("buffer %s: %w", opts.Name, err)
+	}
+	lock, err := lockDir(opts.Dir, opts.Name)
+	if err != nil {
+		return nil, fmt.Errorf("buffer %s: %w", opts.Name, err)
+	}
+	q, err := open(opts, lock)
+	if err != nil {
+		_ = unlockDir(lock)
+		return nil, fmt.Errorf("buffer %s: open %s: %w", opts.Name, opts.Dir, err)
+	}
+	return q, nil
+}
+
+func open(opts Options, lock *os.File) (*Queue, error) {
+	log := opts.Logger.With("buffer", opts.Name)
+	rec, err := recoverSegments(opts.Dir, opts.Name, log)
+	if err != nil {
+		return nil, err
+	}
+	jr, left, consumed, err := openJournal(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{
+		opts:       opts,
+		log:        log,
+		jr:         jr,
+		lock:       lock,
+		closing:    make(chan struct{}),
+		consumer:   make(chan struct{}, 1),
+		consumed:   consumed,
+		queued:     rec.queued,
+		handed:     make(map[uint64]tally),
+		replay:     left,
+		space:      make(chan struct{}),
+		corruptLog: sometimes{every: time.Second},
+		dupLog:     sometimes{every: time.Second},
+	}
+	q.counters.MaxBytes = opts.MaxBytes
+	maxSeen := max(rec.maxSeq, consumed)
+	for _, b := range left {
+		q.queued.add1(b.events, b.bytes)
+		maxSeen = max(maxSeen, b.seq)
+	}
+	q.nextSeq.Store(maxSeen + 1)
+	q.dq = diskqueue.New(opts.Name, opts.Dir, opts.SegmentBytes, minMsgSize, maxMsgSize,
+		opts.SyncEvery, opts.SyncTimeout, q.logDiskQueue)
+	q.disk.refresh(q, true)
+	log.Info("buffer opened", "dir", opts.Dir, "batches", q.queued.batches, "events", q.queued.events,
+		"bytes", q.queued.bytes, "max_bytes", opts.MaxBytes, "replay", len(left), "when_full", string(opts.WhenFull))
+	return q, nil
+}
+
+// Close stops the queue: blocked Put and Next calls return ErrClosed, and
+// diskqueue persists its state. Batches in flight stay journaled and are
+// handed out again by the next Open.
+func (q *Queue) Close() error {
+	q.closeOnce.Do(func() {
+		close(q.closing)
+		// Wait out the consumer and the writer: both may be inside diskqueue.
+		q.consumer <- struct{}{}
+		q.wmu.Lock()
+		q.wclosed = true
+		err := q.dq.Close()
+		q.wmu.Unlock()
+		// diskqueue's loop has stopped: every rename to .bad is done.
+		q.removeBenignBad()
+		err = errors.Join(err, q.jr.close(), unlockDir(q.lock))
+		if err != nil {
+			q.closeErr = fmt.Errorf("buffer %s: close: %w", q.opts.Name, err)
+		}
+		q.log.Info("buffer closed")
+	})
+	return q.closeErr
+}
+
+func (q *Queue) closed() bool {
+	select {
+	case <-q.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+func (q *Queue) errClosed(op string) error {
+	return fmt.Errorf("buffer %s: %s: %w", q.opts.Name, op, ErrClosed)
+}
+
+// freeSpace wakes Puts waiting for space. Callers hold mu.
+func (q *Queue) freeSpace() {
+	if q.waiting > 0 {
+		close(q.space)
+		q.space = make(chan struct{})
+	}
+}
+
+func (t *tally) add1(events, bytes int64) {
+	t.batches++
+	t.events += events
+	t.bytes += bytes
+}
+
+func (t *tally) sub1(events, bytes int64) {
+	t.batches--
+	t.events -= events
+	t.bytes -= bytes
+}
+
+func (t *tally) sub(o tally) {
+	t.batches -= o.batches
+	t.events -= o.events
+	t.bytes -= o.bytes
+}

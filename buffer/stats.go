@@ -1,0 +1,148 @@
+package buffer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Stats is a snapshot of a Queue. Counters are cumulative since Open.
+type Stats struct {
+	Batches, Events int64 // queued, not yet handed out (batches left in flight at Open included) — exact
+	Bytes           int64 // queued + in-flight bytes counted against MaxBytes (payload + 20 per batch)
+	MaxBytes        int64
+	InFlight        int   // batches handed out and not acknowledged
+	InFlightEvents  int64 //
+	DiskBytes       int64 // all files in Dir, refreshed at most every second
+
+	DroppedOldestBatches, DroppedOldestEvents int64
+	DroppedNewestBatches, DroppedNewestEvents int64
+
+	CorruptBatches int64 // batches skipped as corrupt: failed CRC, or lost in a .bad segment (best effort there)
+	LostEvents     int64 // events known lost to corruption (best effort)
+	BadSegments    int   // .bad segment files present (real corruption, kept for inspection)
+
+	ReplayedBatches, ReplayedEvents int64         // handed out again after a restart: possible duplicates downstream
+	SkippedDuplicates               int64         // batches diskqueue delivered again after a crash, already consumed: skipped
+	OldestAge                       time.Duration // not tracked: always 0
+}
+
+// Stats returns a snapshot of the queue's state and counters.
+func (q *Queue) Stats() Stats {
+	q.removeBenignBad()
+	diskBytes, bad := q.disk.refresh(q, false)
+	q.mu.Lock()
+	s := q.counters
+	s.Batches, s.Events = q.queued.batches, q.queued.events
+	s.Bytes = q.queued.bytes + q.inflight.bytes
+	s.InFlight, s.InFlightEvents = int(q.inflight.batches), q.inflight.events
+	q.mu.Unlock()
+	s.DiskBytes, s.BadSegments = diskBytes, bad
+	return s
+}
+
+// diskUsage caches what a walk of the queue's files found.
+type diskUsage struct {
+	mu    sync.Mutex
+	at    time.Time
+	stale bool
+	bytes int64
+	bad   int
+}
+
+func (d *diskUsage) invalidate() {
+	d.mu.Lock()
+	d.stale = true
+	d.mu.Unlock()
+}
+
+// refresh walks Dir and Dir/inflight unless the last walk is under a second
+// old.
+func (d *diskUsage) refresh(q *Queue, force bool) (bytes int64, bad int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !force && !d.stale && time.Since(d.at) < time.Second {
+		return d.bytes, d.bad
+	}
+	q.mu.Lock()
+	benign := make(map[string]bool, len(q.benign))
+	for _, b := range q.benign {
+		benign[filepath.Base(b.path)] = true
+	}
+	q.mu.Unlock()
+	d.bytes, d.bad = 0, 0
+	for _, dir := range []string{q.opts.Dir, q.jr.dir} {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				continue
+			}
+			if fi, err := e.Info(); err == nil {
+				d.bytes += fi.Size()
+			}
+			name := e.Name()
+			if dir == q.opts.Dir && strings.HasPrefix(name, q.opts.Name+".diskqueue.") &&
+				strings.HasSuffix(name, ".bad") && !benign[name] {
+				d.bad++
+			}
+		}
+	}
+	d.at, d.stale = time.Now(), false
+	return d.bytes, d.bad
+}
+
+// benignBad is a segment renamed .bad by diskqueue bug #38, to be removed.
+type benignBad struct {
+	path  string
+	tries int
+}
+
+// maxBenignTries bounds attempts at removing one benign .bad file whose
+// rename never happens.
+const maxBenignTries = 1000
+
+// removeBenignBad removes the .bad files of bug #38. diskqueue renames right
+// after telling us, so a file may not be there yet: it stays pending while
+// the segment exists under its old name.
+func (q *Queue) removeBenignBad() {
+	if q.nbenign.Load() == 0 {
+		return
+	}
+	q.mu.Lock()
+	pending := append([]benignBad(nil), q.benign...)
+	q.mu.Unlock()
+	done := make(map[string]bool, len(pending))
+	for _, b := range pending {
+		err := os.Remove(b.path)
+		switch {
+		case err == nil:
+			done[b.path] = true
+		case isNotExist(err):
+			if _, serr := os.Stat(strings.TrimSuffix(b.path, ".bad")); isNotExist(serr) {
+				done[b.path] = true // removed by another caller
+			} else if b.tries+1 >= maxBenignTries {
+				done[b.path] = true
+				q.log.Warn("diskqueue never renamed a consumed segment to .bad; giving up removing it", "file", b.path)
+			}
+		default:
+			q.log.Warn("cannot remove consumed diskqueue segment", "file", b.path, "err", err)
+			done[b.path] = b.tries+1 >= maxBenignTries
+		}
+	}
+	q.mu.Lock()
+	kept := q.benign[:0]
+	for _, b := range q.benign {
+		if !done[b.path] {
+			b.tries++
+			kept = append(kept, b)
+		}
+	}
+	q.benign = kept
+	q.nbenign.Store(int32(len(kept)))
+	q.mu.Unlock()
+}
