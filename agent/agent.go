@@ -1,0 +1,343 @@
+// Package agent wires inputs, the pipeline, buffers and outputs together
+// from a configuration, runs them, and stops them without losing what was
+// acknowledged.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"pulse/buffer"
+	"pulse/config"
+	"pulse/inputs"
+	"pulse/outputs"
+	"pulse/pipeline"
+)
+
+// input is what the agent needs of an input.
+type input interface {
+	Run(ctx context.Context, emit inputs.Emit) error
+}
+
+// output is what the agent needs of an output.
+type output interface {
+	Run(ctx context.Context, src outputs.Source) error
+}
+
+// Options are the agent's environment, beyond its configuration.
+type Options struct {
+	Stdin  io.Reader    // for stdin inputs; default os.Stdin
+	Logger *slog.Logger // default slog.Default()
+}
+
+// Agent is one running configuration.
+type Agent struct {
+	cfg *config.Config
+	log *slog.Logger
+
+	lock       *os.File
+	queues     []*buffer.Queue
+	outs       []output
+	ins        []input
+	names      []string           // input names, for logs
+	stopInputs context.CancelFunc // cancels inCtx
+	router     *pipeline.Router
+	inCtx      context.Context
+
+	// Stats sources, kept for the admin endpoint.
+	fileIns   []*inputs.File
+	delivered []func() int64 // per output: events delivered
+}
+
+// New builds an agent: it locks the data dir and opens every buffer. Call
+// Run to start it; Run releases what New took.
+func New(cfg *config.Config, opts Options) (*Agent, error) {
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	a := &Agent{cfg: cfg, log: opts.Logger}
+	lock, err := lockDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a.lock = lock
+	if err := a.build(opts); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Agent) build(opts Options) error {
+	cfg := a.cfg
+	var pouts []pipeline.OutputOptions
+	for _, oc := range cfg.Outputs {
+		q, err := buffer.Open(buffer.Options{
+			Dir:      filepath.Join(cfg.DataDir, "buffers", oc.Name),
+			Name:     oc.Name,
+			MaxBytes: int64(oc.Buffer.MaxBytes),
+			WhenFull: buffer.Policy(oc.Buffer.WhenFull),
+			// A batch may exceed batch.max_bytes by one event.
+			MaxPayloadBytes: int64(oc.Batch.MaxBytes) + 64<<20,
+			Logger:          a.log,
+		})
+		if err != nil {
+			return fmt.Errorf("output %s: buffer: %w", oc.Name, err)
+		}
+		a.queues = append(a.queues, q)
+		enc := pipeline.Encoding(oc.Encoding)
+		out, err := a.newOutput(oc, enc)
+		if err != nil {
+			return fmt.Errorf("output %s: %w", oc.Name, err)
+		}
+		a.outs = append(a.outs, out)
+		pouts = append(pouts, pipeline.OutputOptions{
+			Name:      oc.Name,
+			Encoding:  enc,
+			MaxEvents: oc.Batch.MaxEvents,
+			MaxBytes:  int(oc.Batch.MaxBytes),
+			MaxWait:   oc.Batch.MaxWait.D(),
+			Sink:      q,
+		})
+	}
+	var inCancel context.CancelFunc
+	a.inCtx, inCancel = context.WithCancel(context.Background())
+	a.stopInputs = inCancel
+	r, err := pipeline.NewRouter(a.inCtx, cfg.ID, pouts)
+	if err != nil {
+		return err
+	}
+	a.router = r
+	for _, ic := range cfg.Inputs {
+		in, err := a.newInput(ic, opts.Stdin)
+		if err != nil {
+			return fmt.Errorf("input %s: %w", ic.Name, err)
+		}
+		a.ins = append(a.ins, in)
+		a.names = append(a.names, ic.Name)
+	}
+	return nil
+}
+
+func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, error) {
+	log := a.log.With("output", oc.Name)
+	switch oc.Type {
+	case config.OutputHTTP:
+		h, err := outputs.NewHTTP(outputs.HTTPOptions{
+			Name:          oc.Name,
+			Endpoints:     oc.Endpoints,
+			ContentType:   enc.ContentType(),
+			Timeout:       oc.Timeout.D(),
+			MaxInFlight:   oc.MaxInFlight,
+			RetryInitial:  oc.RetryInitial.D(),
+			RetryMax:      oc.RetryMax.D(),
+			DeadLetterDir: filepath.Join(a.cfg.DataDir, "deadletter", oc.Name),
+			Logger:        log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.delivered = append(a.delivered, func() int64 { return h.Stats().Events })
+		return h, nil
+	case config.OutputFile:
+		f, err := outputs.NewFile(outputs.FileOptions{
+			Name:         oc.Name,
+			Dir:          oc.Path,
+			MaxFileBytes: int64(oc.MaxFileBytes),
+			MaxFiles:     oc.MaxFiles,
+			Logger:       log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.delivered = append(a.delivered, func() int64 { return f.Stats().Events })
+		return f, nil
+	}
+	return nil, fmt.Errorf("unknown output type %q", oc.Type)
+}
+
+func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
+	log := a.log.With("input", ic.Name)
+	switch ic.Type {
+	case config.InputFile:
+		f, err := inputs.NewFile(inputs.FileOptions{
+			Name:           ic.Name,
+			Paths:          ic.Paths,
+			StartAt:        ic.StartAt,
+			MaxLineBytes:   int(ic.MaxLineBytes),
+			PollInterval:   ic.PollInterval.D(),
+			CheckpointFile: filepath.Join(a.cfg.DataDir, "checkpoints", ic.Name+".json"),
+			Logger:         log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.fileIns = append(a.fileIns, f)
+		return f, nil
+	case config.InputStdin:
+		return inputs.NewStdin(inputs.StdinOptions{Name: ic.Name, Reader: stdin, MaxLineBytes: int(ic.MaxLineBytes), Logger: log}), nil
+	}
+	return nil, fmt.Errorf("unknown input type %q", ic.Type)
+}
+
+// Run runs the agent until ctx is done or every input has finished (stdin
+// at EOF). Then it stops the inputs, stores their open batches, lets the
+// outputs drain for up to shutdown_timeout, and returns. What is not
+// delivered by then stays in the buffers for the next start.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.close()
+	outCtx, outCancel := context.WithCancel(context.Background())
+	defer outCancel()
+	outs, _ := errgroup.WithContext(outCtx)
+	outErr := make(chan error, len(a.outs))
+	for i, o := range a.outs {
+		src := queueSource{a.queues[i]}
+		outs.Go(func() error {
+			if err := o.Run(outCtx, src); err != nil {
+				outErr <- fmt.Errorf("output %s: %w", a.cfg.Outputs[i].Name, err)
+			}
+			return nil
+		})
+	}
+
+	routerCtx, routerCancel := context.WithCancel(context.Background())
+	routerDone := make(chan struct{})
+	go func() {
+		defer close(routerDone)
+		_ = a.router.Run(routerCtx)
+	}()
+
+	inErr := make(chan error, len(a.ins))
+	var inWG sync.WaitGroup
+	for i, in := range a.ins {
+		inWG.Add(1)
+		go func() {
+			defer inWG.Done()
+			err := in.Run(a.inCtx, a.router.Emit)
+			if err != nil && a.inCtx.Err() == nil {
+				err = fmt.Errorf("input %s: %w", a.names[i], err)
+			} else {
+				err = nil
+			}
+			inErr <- err
+		}()
+	}
+	allInputsDone := make(chan struct{})
+	go func() { inWG.Wait(); close(allInputsDone) }()
+
+	a.log.Info("pulse agent started", "id", a.cfg.ID, "data_dir", a.cfg.DataDir, "inputs", len(a.ins), "outputs", len(a.outs))
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info("stopping", "reason", context.Cause(ctx))
+	case <-allInputsDone:
+		a.log.Info("every input has finished; draining outputs")
+	case runErr = <-outErr:
+		a.log.Error("output failed; stopping", "err", runErr)
+	}
+
+	// Stop the inputs; any Emit blocked on a full buffer returns.
+	a.stopInputs()
+	<-allInputsDone
+	close(inErr)
+	for err := range inErr {
+		if err != nil {
+			a.log.Error("input failed", "err", err)
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	routerCancel()
+	<-routerDone
+
+	deadline := time.Now().Add(a.cfg.ShutdownTimeout.D())
+	flushCtx, flushCancel := context.WithDeadline(context.Background(), deadline)
+	if err := a.router.Flush(flushCtx); err != nil {
+		a.log.Warn("could not store every open batch before shutdown_timeout; inputs will re-read them", "err", err)
+	}
+	flushCancel()
+	a.drain(deadline)
+	outCancel()
+	_ = outs.Wait()
+	a.logSummary()
+	return runErr
+}
+
+// logSummary logs what each output took in, delivered, dropped and still
+// holds: the numbers an operator checks after a run.
+func (a *Agent) logSummary() {
+	rs := a.router.Stats()
+	for i, q := range a.queues {
+		s := q.Stats()
+		a.log.Info("output summary",
+			"output", rs[i].Name,
+			"events_in", rs[i].Events,
+			"delivered_events", a.delivered[i](),
+			"dropped_oldest_events", s.DroppedOldestEvents,
+			"dropped_newest_events", s.DroppedNewestEvents,
+			"undelivered_events", s.Events+s.InFlightEvents,
+			"lost_events", s.LostEvents,
+			"replayed_events", s.ReplayedEvents,
+			"buffer_bytes", s.Bytes,
+		)
+	}
+}
+
+// drain waits until every buffer is empty or the deadline passes.
+func (a *Agent) drain(deadline time.Time) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		left := int64(0)
+		for _, q := range a.queues {
+			s := q.Stats()
+			left += s.Batches + int64(s.InFlight)
+		}
+		if left == 0 {
+			a.log.Info("outputs drained")
+			return
+		}
+		if !time.Now().Before(deadline) {
+			a.log.Warn("shutdown_timeout reached; undelivered batches stay buffered for the next start", "batches", left)
+			return
+		}
+		<-tick.C
+	}
+}
+
+func (a *Agent) close() {
+	for _, q := range a.queues {
+		if err := q.Close(); err != nil {
+			a.log.Error("closing buffer", "err", err)
+		}
+	}
+	a.queues = nil
+	if a.lock != nil {
+		a.lock.Close()
+		a.lock = nil
+	}
+}
+
+// queueSource adapts a buffer to the Source an output reads.
+type queueSource struct{ q *buffer.Queue }
+
+func (s queueSource) Next(ctx context.Context) (outputs.Batch, error) {
+	m, err := s.q.Next(ctx)
+	if err != nil {
+		return outputs.Batch{}, err
+	}
+	return outputs.Batch{ID: m.ID, Payload: m.Payload, Events: m.Events, Replayed: m.Replayed}, nil
+}
+
+func (s queueSource) Ack(id uint64) error { return s.q.Ack(id) }

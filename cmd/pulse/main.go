@@ -1,0 +1,45 @@
+// Command pulse is a log-forwarding agent: it tails logs, buffers them on
+// disk under a size cap, and delivers them to several sink clusters at once.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `pulse — log forwarding with crash-safe, capped disk buffers
+
+Usage:
+  pulse agent [-config FILE] [-print-config]   run the agent (default config: stdin → ./pulse-data/out/local)
+  pulse validate -config FILE                  check a config file; prints ok or every error
+  pulse version                                print the version
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "agent":
+		return runAgent(args[1:], stdin, stdout, stderr)
+	case "validate":
+		return runValidate(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "pulse", versionString())
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "pulse: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
