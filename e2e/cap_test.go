@@ -244,7 +244,7 @@ func maxOffset(v any) int64 {
 // logCounter finds "name=N" in the agent's shutdown summary.
 func logCounter(t *testing.T, log, name string) int64 {
 	t.Helper()
-	m := regexp.MustCompile(`output summary.*\b` + name + `=(\d+)`).FindAllStringSubmatch(log, -1)
+	m := regexp.MustCompile(`output summary.*\b`+name+`=(\d+)`).FindAllStringSubmatch(log, -1)
 	if len(m) == 0 {
 		t.Fatalf("no %s in the agent's output summary:\n%s", name, log)
 	}
