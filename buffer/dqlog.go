@@ -15,6 +15,8 @@ const (
 	dqJump       = "DISKQUEUE(%s) jump to next file and saving bad file as %s"
 	dqRenameFail = "DISKQUEUE(%s) failed to rename bad diskqueue file %s to %s"
 	dqMetaError  = "DISKQUEUE(%s) failed to retrieveMetaData - %s"
+	dqDepthHigh  = "DISKQUEUE(%s) positive depth at tail (%d), data loss, resetting 0..."
+	dqDepthLow   = "DISKQUEUE(%s) negative depth at tail (%d), metadata corruption, resetting 0..."
 )
 
 // logDiskQueue is diskqueue's log function. diskqueue calls it from its loop
@@ -42,6 +44,10 @@ func (q *Queue) logDiskQueue(lvl diskqueue.LogLevel, f string, args ...any) {
 		if q.dqQuiet.Load() {
 			level = slog.LevelDebug
 		}
+	case dqDepthHigh, dqDepthLow:
+		// diskqueue's depth is stale after a crash or a skipped segment;
+		// nothing here relies on it, and losses are counted in onReadError.
+		level = slog.LevelDebug
 	case dqMetaError:
 		// recoverSegments has dealt with the metadata; a missing write
 		// segment is normal right after a rotation.
@@ -84,6 +90,7 @@ func (q *Queue) onReadError(pos int64, file string, readErr error) {
 		q.queued.sub(lost.counted)
 		q.counters.CorruptBatches += lost.batches
 		q.counters.LostEvents += lost.events
+		q.counters.BadSegments++
 		q.freeSpace()
 		q.mu.Unlock()
 		q.disk.invalidate()

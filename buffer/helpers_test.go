@@ -117,11 +117,22 @@ func tryNext(t testing.TB, q *Queue, d time.Duration) (Message, bool) {
 }
 
 // drain acknowledges everything left, returning the payload ids seen in
-// order. It stops when the queue reports nothing queued and nothing comes
-// for a moment.
+// order.
 func drain(t testing.TB, q *Queue) []string {
 	t.Helper()
 	var ids []string
+	for _, m := range drainMessages(t, q) {
+		ids = append(ids, idOf(m.Payload))
+	}
+	return ids
+}
+
+// drainMessages acknowledges everything left, returning the messages seen in
+// order. It stops when the queue reports nothing queued and nothing comes
+// for a moment.
+func drainMessages(t testing.TB, q *Queue) []Message {
+	t.Helper()
+	var ms []Message
 	for i := 0; i < 1_000_000; i++ {
 		d := 20 * time.Millisecond
 		if q.Stats().Batches > 0 {
@@ -129,9 +140,9 @@ func drain(t testing.TB, q *Queue) []string {
 		}
 		m, ok := tryNext(t, q, d)
 		if !ok {
-			return ids
+			return ms
 		}
-		ids = append(ids, idOf(m.Payload))
+		ms = append(ms, m)
 		mustAck(t, q, m.ID)
 	}
 	t.Fatal("drain: too many messages")

@@ -36,12 +36,15 @@ func (q *Queue) Next(ctx context.Context) (Message, error) {
 		if err := q.jr.write(h.seq, frame); err != nil {
 			return Message{}, fmt.Errorf("buffer %s: next: journal batch %d: %w", q.opts.Name, h.seq, err)
 		}
+		q.crashPoint("journaled")
 		if err := q.jr.setConsumed(h.seq); err != nil {
 			_ = q.jr.remove(h.seq)
 			return Message{}, fmt.Errorf("buffer %s: next: record consumed %d: %w", q.opts.Name, h.seq, err)
 		}
 		q.consumed = h.seq
+		q.crashPoint("recorded")
 		q.consume(frame)
+		q.crashPoint("consumed")
 		b := tally{batches: 1, events: h.eventsOf(), bytes: int64(lenPrefix + len(frame))}
 		q.mu.Lock()
 		q.queued.sub(b)
@@ -195,4 +198,12 @@ func (q *Queue) admit(frame []byte) (header, bool) {
 		return h, false
 	}
 	return h, true
+}
+
+// crashPoint lets tests take a snapshot of the files at the points where a
+// crash would be most harmful.
+func (q *Queue) crashPoint(name string) {
+	if q.onCrashPoint != nil {
+		q.onCrashPoint(name)
+	}
 }

@@ -166,6 +166,7 @@ func (q *Queue) evictOldest(ctx context.Context) error {
 		return fmt.Errorf("buffer %s: put: drop oldest: record consumed: %w", q.opts.Name, err)
 	}
 	q.consumed = h.seq
+	q.crashPoint("evicting")
 	q.consume(frame)
 	q.mu.Lock()
 	q.queued.sub1(h.eventsOf(), int64(lenPrefix+len(frame)))

@@ -87,6 +87,8 @@ type Queue struct {
 
 	corruptLog sometimes
 	dupLog     sometimes
+
+	onCrashPoint func(name string) // tests only; set before use
 }
 
 // Open opens (or creates) the queue in opts.Dir. Batches journaled as in
@@ -122,6 +124,11 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	bad, err := removeConsumedBad(opts.Dir, opts.Name, consumed, log)
+	if err != nil {
+		_ = jr.close()
+		return nil, err
+	}
 	q := &Queue{
 		opts:       opts,
 		log:        log,
@@ -138,6 +145,7 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 		dupLog:     sometimes{every: time.Second},
 	}
 	q.counters.MaxBytes = opts.MaxBytes
+	q.counters.BadSegments = bad
 	maxSeen := max(rec.maxSeq, consumed)
 	for _, b := range left {
 		q.queued.add1(b.events, b.bytes)
@@ -148,7 +156,8 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 		opts.SyncEvery, opts.SyncTimeout, q.logDiskQueue)
 	q.disk.refresh(q, true)
 	log.Info("buffer opened", "dir", opts.Dir, "batches", q.queued.batches, "events", q.queued.events,
-		"bytes", q.queued.bytes, "max_bytes", opts.MaxBytes, "replay", len(left), "when_full", string(opts.WhenFull))
+		"bytes", q.queued.bytes, "max_bytes", opts.MaxBytes, "replay", len(left), "bad_segments", bad,
+		"when_full", string(opts.WhenFull))
 	return q, nil
 }
 

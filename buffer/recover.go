@@ -142,3 +142,54 @@ func countSegment(path string, start int64, rec *recovered) (size, end int64, er
 	})
 	return size, end, nil
 }
+
+// removeConsumedBad removes .bad segments that hold nothing unconsumed: the
+// ones diskqueue bug #38 leaves when a crash comes between its rename and
+// our removal. Such a file parses cleanly to its end and its last frame is
+// consumed; a segment renamed for real corruption does not parse cleanly.
+// It returns the number of .bad segments kept.
+func removeConsumedBad(dir, name string, consumed uint64, log *slog.Logger) (kept int, err error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range entries {
+		fn, ok := strings.CutSuffix(e.Name(), ".bad")
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if _, ok := segmentNum(name, fn); !ok {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		clean, last, err := lastFrame(path)
+		if err != nil {
+			return kept, err
+		}
+		if !clean || last > consumed {
+			kept++
+			continue
+		}
+		log.Debug("removing consumed .bad segment", "file", path)
+		if err := os.Remove(path); err != nil && !isNotExist(err) {
+			return kept, err
+		}
+	}
+	return kept, nil
+}
+
+// lastFrame walks a whole segment: clean if it parses to its end, last the
+// seq of its last frame (0 if none).
+func lastFrame(path string) (clean bool, last uint64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, 0, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return false, 0, err
+	}
+	end := walkFrames(f, 0, fi.Size(), func(fr frameRef) { last = fr.hdr.seq })
+	return end == fi.Size(), last, nil
+}

@@ -2,7 +2,6 @@ package buffer
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +21,7 @@ type Stats struct {
 
 	CorruptBatches int64 // batches skipped as corrupt: failed CRC, or lost in a .bad segment (best effort there)
 	LostEvents     int64 // events known lost to corruption (best effort)
-	BadSegments    int   // .bad segment files present (real corruption, kept for inspection)
+	BadSegments    int   // .bad segment files (real corruption, kept for inspection): found at Open + renamed since
 
 	ReplayedBatches, ReplayedEvents int64         // handed out again after a restart: possible duplicates downstream
 	SkippedDuplicates               int64         // batches diskqueue delivered again after a crash, already consumed: skipped
@@ -32,14 +31,14 @@ type Stats struct {
 // Stats returns a snapshot of the queue's state and counters.
 func (q *Queue) Stats() Stats {
 	q.removeBenignBad()
-	diskBytes, bad := q.disk.refresh(q, false)
+	diskBytes := q.disk.refresh(q, false)
 	q.mu.Lock()
 	s := q.counters
 	s.Batches, s.Events = q.queued.batches, q.queued.events
 	s.Bytes = q.queued.bytes + q.inflight.bytes
 	s.InFlight, s.InFlightEvents = int(q.inflight.batches), q.inflight.events
 	q.mu.Unlock()
-	s.DiskBytes, s.BadSegments = diskBytes, bad
+	s.DiskBytes = diskBytes
 	return s
 }
 
@@ -49,7 +48,6 @@ type diskUsage struct {
 	at    time.Time
 	stale bool
 	bytes int64
-	bad   int
 }
 
 func (d *diskUsage) invalidate() {
@@ -58,21 +56,15 @@ func (d *diskUsage) invalidate() {
 	d.mu.Unlock()
 }
 
-// refresh walks Dir and Dir/inflight unless the last walk is under a second
-// old.
-func (d *diskUsage) refresh(q *Queue, force bool) (bytes int64, bad int) {
+// refresh sums the sizes of the files in Dir and Dir/inflight, unless the
+// last walk is under a second old.
+func (d *diskUsage) refresh(q *Queue, force bool) int64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !force && !d.stale && time.Since(d.at) < time.Second {
-		return d.bytes, d.bad
+		return d.bytes
 	}
-	q.mu.Lock()
-	benign := make(map[string]bool, len(q.benign))
-	for _, b := range q.benign {
-		benign[filepath.Base(b.path)] = true
-	}
-	q.mu.Unlock()
-	d.bytes, d.bad = 0, 0
+	d.bytes = 0
 	for _, dir := range []string{q.opts.Dir, q.jr.dir} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
@@ -85,15 +77,10 @@ func (d *diskUsage) refresh(q *Queue, force bool) (bytes int64, bad int) {
 			if fi, err := e.Info(); err == nil {
 				d.bytes += fi.Size()
 			}
-			name := e.Name()
-			if dir == q.opts.Dir && strings.HasPrefix(name, q.opts.Name+".diskqueue.") &&
-				strings.HasSuffix(name, ".bad") && !benign[name] {
-				d.bad++
-			}
 		}
 	}
 	d.at, d.stale = time.Now(), false
-	return d.bytes, d.bad
+	return d.bytes
 }
 
 // benignBad is a segment renamed .bad by diskqueue bug #38, to be removed.
