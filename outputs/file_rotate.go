@@ -1,6 +1,7 @@
 package outputs
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,9 +53,48 @@ func openRotatingFile(dir string, maxBytes int64, maxFiles int, log *slog.Logger
 	}
 	slices.Sort(r.numbers)
 	if len(r.numbers) > 0 {
-		r.next = r.numbers[len(r.numbers)-1] + 1
+		last := r.numbers[len(r.numbers)-1]
+		r.next = last + 1
+		if cut, err := trimTornTail(filepath.Join(dir, fileName(last))); err != nil {
+			return nil, err
+		} else if cut > 0 {
+			log.Warn("cut a torn last line left by a crash; its batch was not acknowledged and comes again", "file", fileName(last), "bytes", cut)
+		}
 	}
 	return r, nil
+}
+
+// trimTornTail cuts a partial last line off the file at path: kill -9 can
+// interrupt a large write(2) half-way. The batch was not acknowledged, so it
+// is delivered again whole. It returns the number of bytes cut.
+func trimTornTail(path string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	size := info.Size()
+	buf := make([]byte, 64<<10)
+	for end := size; end > 0; {
+		start := max(end-int64(len(buf)), 0)
+		chunk := buf[:end-start]
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return 0, fmt.Errorf("read %s: %w", path, err)
+		}
+		if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+			keep := start + int64(i) + 1
+			if keep == size {
+				return 0, nil
+			}
+			return size - keep, f.Truncate(keep)
+		}
+		end = start
+	}
+	return size, f.Truncate(0)
 }
 
 // write appends p, plus a newline if p lacks one, to the current file,

@@ -257,3 +257,18 @@ func TestFileRetriesFailedWrite(t *testing.T) {
 		t.Errorf("content %q", got)
 	}
 }
+
+func TestFileCutsTornTail(t *testing.T) {
+	dir := t.TempDir()
+	torn := "line one\nline two\nhalf a li"
+	if err := os.WriteFile(filepath.Join(dir, "events-000003.log"), []byte(torn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openRotatingFile(dir, 1<<20, 0, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "events-000003.log"))
+	if string(got) != "line one\nline two\n" {
+		t.Fatalf("after open: %q", got)
+	}
+}
