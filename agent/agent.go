@@ -179,7 +179,9 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 			MaxLineBytes:   int(ic.MaxLineBytes),
 			PollInterval:   ic.PollInterval.D(),
 			CheckpointFile: filepath.Join(a.cfg.DataDir, "checkpoints", ic.Name+".json"),
-			Logger:         log,
+			// Often: a crash re-reads what was read after the last one.
+			CheckpointEvery: 100 * time.Millisecond,
+			Logger:          log,
 		})
 		if err != nil {
 			return nil, err
