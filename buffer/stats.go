@@ -94,7 +94,7 @@ type benignBad struct {
 const maxBenignTries = 1000
 
 // removeBenignBad removes the .bad files of bug #38. diskqueue renames right
-// after telling us, so a file may not be there yet: it stays pending while
+// after telling us, so a file may not be renamed yet: it stays pending while
 // the segment exists under its old name.
 func (q *Queue) removeBenignBad() {
 	if q.nbenign.Load() == 0 {
@@ -105,17 +105,18 @@ func (q *Queue) removeBenignBad() {
 	q.mu.Unlock()
 	done := make(map[string]bool, len(pending))
 	for _, b := range pending {
-		err := os.Remove(b.path)
-		switch {
-		case err == nil:
-			done[b.path] = true
-		case isNotExist(err):
-			if _, serr := os.Stat(strings.TrimSuffix(b.path, ".bad")); isNotExist(serr) {
-				done[b.path] = true // removed by another caller
-			} else if b.tries+1 >= maxBenignTries {
+		// Old name first: once it is gone, the rename is done.
+		if _, err := os.Stat(strings.TrimSuffix(b.path, ".bad")); err == nil {
+			if b.tries+1 >= maxBenignTries {
 				done[b.path] = true
 				q.log.Warn("diskqueue never renamed a consumed segment to .bad; giving up removing it", "file", b.path)
 			}
+			continue
+		}
+		err := os.Remove(b.path)
+		switch {
+		case err == nil, isNotExist(err): // isNotExist: another caller removed it
+			done[b.path] = true
 		default:
 			q.log.Warn("cannot remove consumed diskqueue segment", "file", b.path, "err", err)
 			done[b.path] = b.tries+1 >= maxBenignTries
