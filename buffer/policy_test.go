@@ -202,3 +202,21 @@ func seq(from, to int) []int {
 	}
 	return s
 }
+
+// TestDropOldestKeepsQueueWhenEvictionCannotHelp: a batch that would not fit
+// beside what is in flight even with the queue emptied is dropped at once,
+// without evicting anything.
+func TestDropOldestKeepsQueueWhenEvictionCannotHelp(t *testing.T) {
+	q := policyQueue(t, DropOldest)
+	mustPut(t, q, payload("inflight", 600<<10), 1)
+	mustNext(t, q)
+	mustPut(t, q, payload("queued", 300<<10), 2)
+	mustPut(t, q, payload("big", 500<<10), 3)
+	s := q.Stats()
+	if s.DroppedNewestBatches != 1 || s.DroppedNewestEvents != 3 || s.DroppedOldestBatches != 0 || s.Batches != 1 {
+		t.Fatalf("stats: %+v", s)
+	}
+	if got := drain(t, q); fmt.Sprint(got) != "[queued]" {
+		t.Fatalf("delivered %v", got)
+	}
+}

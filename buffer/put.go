@@ -52,7 +52,8 @@ func (q *Queue) reserve(ctx context.Context, size, events int64) (stored bool, e
 			return true, nil
 		}
 		switch {
-		case q.opts.WhenFull == DropOldest && q.queued.batches > 0:
+		// Evicting helps only if the batch fits beside what is in flight.
+		case q.opts.WhenFull == DropOldest && q.queued.batches > 0 && q.inflight.bytes+size <= q.opts.MaxBytes:
 			q.mu.Unlock()
 			if err := q.evictOldest(ctx); err != nil {
 				return false, err
@@ -75,7 +76,7 @@ func (q *Queue) reserve(ctx context.Context, size, events int64) (stored bool, e
 				return false, err
 			}
 		default:
-			// DropNewest, or DropOldest with everything in flight.
+			// DropNewest, or DropOldest with too much in flight.
 			q.counters.DroppedNewestBatches++
 			q.counters.DroppedNewestEvents += events
 			q.mu.Unlock()

@@ -7,6 +7,19 @@
 // batches handed out (an in-flight journal, see journal.go), a CRC per batch
 // (frame.go), a cap on the bytes held with a policy for when it is reached
 // (put.go), and recovery of counts and metadata at Open (recover.go).
+//
+// Files in Options.Dir:
+//
+//	<name>.diskqueue.NNNNNN.dat  diskqueue segments: per batch a 4-byte
+//	                             big-endian length, then the frame
+//	<name>.diskqueue.meta.dat    diskqueue's read and write positions
+//	*.dat.bad                    segments diskqueue could not read (kept)
+//	inflight/<seq>.batch         frames handed out by Next, not yet acked
+//	consumed                     highest seq consumed from diskqueue
+//	<name>.lock                  flock held while open
+//
+// A frame is [crc32c u32][seq u64][events u32][payload], big-endian, the
+// CRC (Castagnoli) over everything after it; seq is the batch id.
 package buffer
 
 import (

@@ -13,7 +13,7 @@ type Stats struct {
 	Bytes           int64 // queued + in-flight bytes counted against MaxBytes (payload + 20 per batch)
 	MaxBytes        int64
 	InFlight        int   // batches handed out and not acknowledged
-	InFlightEvents  int64 //
+	InFlightEvents  int64 // events in those batches
 	DiskBytes       int64 // all files in Dir, refreshed at most every second
 
 	DroppedOldestBatches, DroppedOldestEvents int64
