@@ -208,10 +208,10 @@ func seq(from, to int) []int {
 // without evicting anything.
 func TestDropOldestKeepsQueueWhenEvictionCannotHelp(t *testing.T) {
 	q := policyQueue(t, DropOldest)
-	mustPut(t, q, payload("inflight", 600<<10), 1)
+	mustPut(t, q, payload("inflight", 512<<10), 1)
 	mustNext(t, q)
-	mustPut(t, q, payload("queued", 300<<10), 2)
-	mustPut(t, q, payload("big", 500<<10), 3)
+	mustPut(t, q, payload("queued", 200<<10), 2)
+	mustPut(t, q, payload("big", 512<<10), 3)
 	s := q.Stats()
 	if s.DroppedNewestBatches != 1 || s.DroppedNewestEvents != 3 || s.DroppedOldestBatches != 0 || s.Batches != 1 {
 		t.Fatalf("stats: %+v", s)
