@@ -89,9 +89,7 @@ func (a *Agent) build(opts Options) error {
 			Name:     oc.Name,
 			MaxBytes: int64(oc.Buffer.MaxBytes),
 			WhenFull: buffer.Policy(oc.Buffer.WhenFull),
-			// A batch may exceed batch.max_bytes by one event.
-			MaxPayloadBytes: int64(oc.Batch.MaxBytes) + 64<<20,
-			Logger:          a.log,
+			Logger:   a.log,
 		})
 		if err != nil {
 			return fmt.Errorf("output %s: buffer: %w", oc.Name, err)
@@ -132,7 +130,7 @@ func (a *Agent) build(opts Options) error {
 }
 
 func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, error) {
-	log := a.log.With("output", oc.Name)
+	log := a.log
 	switch oc.Type {
 	case config.OutputHTTP:
 		h, err := outputs.NewHTTP(outputs.HTTPOptions{
@@ -169,7 +167,7 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 }
 
 func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
-	log := a.log.With("input", ic.Name)
+	log := a.log
 	switch ic.Type {
 	case config.InputFile:
 		f, err := inputs.NewFile(inputs.FileOptions{

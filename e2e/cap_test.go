@@ -36,12 +36,23 @@ func TestBufferCapBlock(t *testing.T) {
 	p := env.start()
 
 	testenv.WaitFor(t, 60*time.Second, "buffer fills to near its cap", func() bool {
+		env.mustRun(p)
 		return dirSize(env.bufDir) > capBytes-2*segmentBytes
 	})
-	// Full: the input must be held back, not dropping. Give it time to
-	// overrun if it were going to, then check the checkpoint lags.
-	testenv.Eventually(time.Second, func() bool { return false })
-	off := checkpointOffset(t, env.checkpoint)
+	// Full: the input must be held back, not dropping: its checkpoint
+	// stops moving, short of the end of the file.
+	var off int64
+	stable := 0
+	testenv.WaitFor(t, 30*time.Second, "the input's checkpoint stops moving", func() bool {
+		env.mustRun(p)
+		now := checkpointOffset(t, env.checkpoint)
+		if now == off {
+			stable++
+		} else {
+			off, stable = now, 0
+		}
+		return stable >= 20 // unchanged for 20 polls, ≥ 200 ms
+	})
 	if off >= env.size {
 		t.Fatalf("checkpoint at %d of %d: the input read everything although the buffer was full", off, env.size)
 	}
@@ -71,6 +82,7 @@ func TestBufferCapDropOldest(t *testing.T) {
 	p := env.start()
 
 	testenv.WaitFor(t, 2*time.Minute, "the input reads the whole file despite the full buffer", func() bool {
+		env.mustRun(p)
 		return checkpointOffsetOr(env.checkpoint) == env.size
 	})
 	env.sink.SetStatus(http.StatusOK)
@@ -170,6 +182,12 @@ func (e *capEnv) start() *testenv.Process {
 		}
 	})
 	return p
+}
+
+func (e *capEnv) mustRun(p *testenv.Process) {
+	if !p.Running() {
+		e.t.Fatalf("agent exited:\n%s", p.Tail(20))
+	}
 }
 
 func (e *capEnv) checkCap() {
