@@ -57,7 +57,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("buffer: Options.Dir %q must not contain '%%'", o.Dir)
 	}
 	if !validName(o.Name) {
-		return o, fmt.Errorf("buffer: Options.Name %q must be 1-128 of [A-Za-z0-9._-]", o.Name)
+		return o, fmt.Errorf("buffer: Options.Name %q must be 1-128 bytes without '/', '\\' or NUL", o.Name)
 	}
 	if o.MaxBytes < MinMaxBytes {
 		return o, fmt.Errorf("buffer %s: MaxBytes %d is below the minimum %d", o.Name, o.MaxBytes, MinMaxBytes)
@@ -100,17 +100,8 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
+// validName accepts what can prefix a file name: the config checks the
+// finer rules.
 func validName(s string) bool {
-	if s == "" || len(s) > 128 || s == "." || s == ".." {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '_', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
+	return s != "" && len(s) <= 128 && !strings.ContainsAny(s, "/\\\x00")
 }
