@@ -33,7 +33,13 @@ type FileOptions struct {
 	BatchEvents  int           // max events per emitted batch; default 4096
 	BatchBytes   int           // max event bytes per emitted batch, and read buffer size; default 1 MiB
 	PollInterval time.Duration // how often files at their end are checked for growth; default 200ms
-	GlobInterval time.Duration // how often globs are evaluated for new files; default 1s
+
+	// GlobInterval is how often the globs are evaluated for new files;
+	// default 1s. A file no glob matches any more (renamed by a rotation,
+	// deleted) is read to its end and dropped once it has been at its end
+	// for a poll and at least GlobInterval has passed since it left: time
+	// for its writer to reopen the new file.
+	GlobInterval time.Duration
 
 	// CheckpointFile is where committed offsets are persisted (JSON,
 	// replaced atomically). Required.

@@ -272,6 +272,10 @@ func (fl *follower) finish(t *tail) error {
 	}
 	t.pos += int64(n)
 	t.done = true
+	if _, err := os.Stat(t.path); err == nil && !t.moved {
+		// Its path was empty when it left, and now holds another file.
+		fl.f.rotations.Add(1)
+	}
 	fl.log.Info("file finished", "path", t.path, "offset", t.pos)
 	return nil
 }

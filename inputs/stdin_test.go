@@ -173,7 +173,10 @@ func TestStdinCancel(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "first event", rec.has(1))
 	cancel()
-	pw.Write([]byte("b\n")) // completes the blocked read
+	// Complete the read Run may be blocked in; it may have returned.
+	wrote := make(chan struct{})
+	go func() { defer close(wrote); pw.Write([]byte("b\n")) }()
+	defer func() { pr.Close(); <-wrote }()
 	select {
 	case err := <-done:
 		if err != nil {
