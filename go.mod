@@ -3,12 +3,15 @@ module pulse
 go 1.26.8
 
 require (
-	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
+	github.com/cenkalti/backoff/v4 v4.3.0
+	github.com/nsqio/go-diskqueue v1.1.1-0.20211017194114-cc41549f81d5
+	github.com/valyala/fasthttp v1.74.0
+	golang.org/x/sync v0.18.0
+	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
 	github.com/klauspost/compress v1.20.0 // indirect
 	github.com/molecule-man/go-brrr v1.0.1 // indirect
-	github.com/nsqio/go-diskqueue v1.1.1-0.20211017194114-cc41549f81d5 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
-	github.com/valyala/fasthttp v1.74.0 // indirect
-	golang.org/x/sync v0.18.0 // indirect
-	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
