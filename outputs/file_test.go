@@ -168,7 +168,7 @@ func TestFileNumberingContinuesAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"events-000003.log": "three\n",
-		"events-000007.log": "seven, torn",
+		"events-000007.log": "seven\nseven, torn",
 		"events-abc.log":    "not ours\n",
 		"notes.txt":         "not ours\n",
 	} {
@@ -185,7 +185,7 @@ func TestFileNumberingContinuesAfterRestart(t *testing.T) {
 	if want := []uint64{3, 7, 8, 9}; !slices.Equal(nums, want) {
 		t.Fatalf("files %v, want %v", nums, want)
 	}
-	for i, want := range []string{"three\n", "seven, torn", "first run\n", "second run\n"} {
+	for i, want := range []string{"three\n", "seven\n", "first run\n", "second run\n"} {
 		if string(contents[i]) != want {
 			t.Errorf("file %d: %q, want %q", nums[i], contents[i], want)
 		}
