@@ -67,10 +67,11 @@ const (
 // batches have been committed, so that after a restart or a crash it
 // resumes there: lines may come twice, never not at all.
 type File struct {
-	opts  FileOptions
-	log   *slog.Logger
-	ckpt  *checkpoints
-	stats lineCounters
+	opts   FileOptions
+	log    *slog.Logger
+	ckpt   *checkpoints
+	writer *checkpointWriter
+	stats  lineCounters
 
 	files       atomic.Int64
 	truncations atomic.Int64
@@ -115,11 +116,13 @@ func NewFile(opts FileOptions) (*File, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &File{
+	f := &File{
 		opts: opts,
 		log:  opts.Logger.With("input", opts.Name),
 		ckpt: newCheckpoints(),
-	}, nil
+	}
+	f.writer = &checkpointWriter{path: opts.CheckpointFile, ckpt: f.ckpt, log: f.log}
+	return f, nil
 }
 
 // cmpOr returns v, or def if v is zero.
@@ -157,10 +160,9 @@ func (f *File) Run(ctx context.Context, emit Emit) error {
 	defer fl.close()
 	fl.scan(offsets, !found)
 
-	w := checkpointWriter{path: f.opts.CheckpointFile, ckpt: f.ckpt, log: f.log}
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { w.loop(wctx, f.opts.CheckpointEvery) })
+	wg.Go(func() { f.writer.loop(wctx, f.opts.CheckpointEvery) })
 
 	err = fl.run(ctx)
 	stop()
@@ -169,8 +171,19 @@ func (f *File) Run(ctx context.Context, emit Emit) error {
 		f.log.Info("file input stopping: batch not accepted", "err", err)
 	}
 	fl.close()
-	if err := w.write(); err != nil {
+	if err := f.writer.write(); err != nil {
 		return fmt.Errorf("inputs: file %q: final checkpoint: %w", f.opts.Name, err)
+	}
+	return nil
+}
+
+// WriteCheckpoint persists the committed offsets now, if they changed since
+// the last write. Commits that arrive after Run returned (the pipeline
+// storing its open batches at shutdown) are persisted only by this: call it
+// once they are in. It is safe to call at any time, concurrently with Run.
+func (f *File) WriteCheckpoint() error {
+	if err := f.writer.write(); err != nil {
+		return fmt.Errorf("inputs: file %q: %w", f.opts.Name, err)
 	}
 	return nil
 }
@@ -186,43 +199,4 @@ func (f *File) Stats() FileStats {
 		Rotations:      f.rotations.Load(),
 		CommittedLag:   f.ckpt.lag(),
 	}
-}
-
-// checkpointWriter persists checkpoints when they changed.
-type checkpointWriter struct {
-	path    string
-	ckpt    *checkpoints
-	log     *slog.Logger
-	written uint64 // version last written; versions start above 0
-}
-
-// loop writes the checkpoints every interval until ctx is done. A failed
-// write is logged and retried at the next tick: reading goes on, and a
-// crash meanwhile only means more lines read twice.
-func (w *checkpointWriter) loop(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := w.write(); err != nil {
-				w.log.Error("writing checkpoints failed", "err", err)
-			}
-		}
-	}
-}
-
-// write persists the checkpoints if they changed since the last write.
-func (w *checkpointWriter) write() error {
-	recs, version := w.ckpt.snapshot()
-	if version == w.written {
-		return nil
-	}
-	if err := storeCheckpoints(w.path, recs); err != nil {
-		return err
-	}
-	w.written = version
-	return nil
 }

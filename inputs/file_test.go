@@ -609,3 +609,32 @@ func TestFileBackpressure(t *testing.T) {
 		t.Errorf("emit called %d times, want 3", calls)
 	}
 }
+
+// TestFileLateCommit: commits arriving after Run returned are persisted by
+// WriteCheckpoint, and a restart resumes after them.
+func TestFileLateCommit(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	writeFile(t, path, numbered("x", 1, 4))
+	opts := testFileOptions(t, dir, "app.log")
+	opts.BatchEvents = 2
+	rec := &recorder{hold: true}
+	r := start(t, opts, rec)
+	waitFor(t, timeout, "all lines", rec.has(4))
+	r.stop(t)
+	if recs := readCheckpoints(t, opts.CheckpointFile); len(recs) != 1 || recs[0].Offset != 0 {
+		t.Fatalf("checkpoints = %+v, want offset 0", recs)
+	}
+	rec.batch(0).commit()
+	if err := r.f.WriteCheckpoint(); err != nil {
+		t.Fatal(err)
+	}
+	if recs := readCheckpoints(t, opts.CheckpointFile); len(recs) != 1 || recs[0].Offset != int64(len(numbered("x", 1, 2))) {
+		t.Fatalf("checkpoints = %+v, want the first batch committed", recs)
+	}
+	rec2 := &recorder{}
+	r2 := start(t, opts, rec2)
+	waitFor(t, timeout, "lines after restart", rec2.has(2))
+	r2.stop(t)
+	equal(t, "events after restart", rec2.events(), []string{"x-3", "x-4"})
+}
