@@ -3,6 +3,7 @@ package inputs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -317,13 +318,13 @@ func TestFileCommitAfterTruncation(t *testing.T) {
 func TestFileStartAtEnd(t *testing.T) {
 	dir := t.TempDir()
 	a, b, c := filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log"), filepath.Join(dir, "c.log")
-	writeFile(t, a, numbered("a", 1, 5))
+	writeFile(t, a, numbered("a", 1, 5)+"a-being-writ")
 	opts := testFileOptions(t, dir, "*.log")
 	opts.StartAt = StartAtEnd
 	rec := &recorder{}
 	r := start(t, opts, rec)
 	waitFor(t, timeout, "a.log followed", func() bool { return r.f.Stats().Files == 1 })
-	appendFile(t, a, "a-6\n")
+	appendFile(t, a, "ten\na-6\n")
 	writeFile(t, b, numbered("b", 1, 3))
 	waitFor(t, timeout, "new lines", rec.has(4))
 	r.stop(t)
@@ -637,4 +638,82 @@ func TestFileLateCommit(t *testing.T) {
 	waitFor(t, timeout, "lines after restart", rec2.has(2))
 	r2.stop(t)
 	equal(t, "events after restart", rec2.events(), []string{"x-3", "x-4"})
+}
+
+// TestFileRotationUnderLoad: a writer rotates its file every few hundred
+// lines while the input reads; every line arrives exactly once. With a glob
+// that matches only the live name, a file must stay there long enough to be
+// found (a glob interval: rotations are paced); with one that matches the
+// rotated names too, nothing is missed however fast files rotate.
+func TestFileRotationUnderLoad(t *testing.T) {
+	tests := []struct {
+		name      string
+		glob      string
+		paced     bool
+		wantFiles int // followed at the end
+	}{
+		{"live name only, paced", "app.log", true, 1},
+		{"rotated names too, unpaced", "app.log*", false, 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.log")
+			const total, every = 5000, 700
+			rec := &recorder{}
+			opts := testFileOptions(t, dir, tc.glob)
+			opts.BatchEvents = 64
+			writeFile(t, path, "")
+			r := start(t, opts, rec)
+			waitFor(t, timeout, "file followed", func() bool { return r.f.Stats().Files == 1 })
+
+			w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rotations := 0
+			for i := 1; i <= total; i++ {
+				if _, err := w.WriteString(numbered("l", i, i)); err != nil {
+					t.Fatal(err)
+				}
+				if tc.paced && i%every == 1 {
+					// The first line of a new file: once it is read,
+					// the file is followed.
+					line := fmt.Sprintf("l-%d", i)
+					waitFor(t, timeout, line, func() bool { return slices.Contains(rec.events(), line) })
+				}
+				if i%every == 0 {
+					rotations++
+					w.Close()
+					if err := os.Rename(path, fmt.Sprintf("%s.%d", path, rotations)); err != nil {
+						t.Fatal(err)
+					}
+					if w, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			w.Close()
+			waitFor(t, timeout, "all lines", rec.has(total))
+			waitFor(t, timeout, "rotated files dropped", func() bool { return r.f.Stats().Files == tc.wantFiles })
+			r.stop(t)
+
+			got := rec.events()
+			seen := make(map[string]int, total)
+			for _, ev := range got {
+				seen[ev]++
+			}
+			for i := 1; i <= total; i++ {
+				if n := seen[fmt.Sprintf("l-%d", i)]; n != 1 {
+					t.Errorf("line %d arrived %d times", i, n)
+				}
+			}
+			if len(got) != total {
+				t.Errorf("got %d events, want %d", len(got), total)
+			}
+			if st := r.f.Stats(); tc.paced && st.Rotations != int64(rotations) {
+				t.Errorf("rotations = %d, want %d", st.Rotations, rotations)
+			}
+		})
+	}
 }

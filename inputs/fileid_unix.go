@@ -15,3 +15,13 @@ func fileIDOf(fi os.FileInfo) (fileID, bool) {
 	}
 	return fileID{dev: uint64(st.Dev), ino: uint64(st.Ino)}, true
 }
+
+// linksOf returns the number of names the file fi describes has: 0 once it
+// is deleted (and only held open).
+func linksOf(fi os.FileInfo) uint64 {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 1
+	}
+	return uint64(st.Nlink)
+}

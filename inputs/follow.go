@@ -215,22 +215,36 @@ func (fl *follower) check(t *tail) error {
 		if id, ok := fileIDOf(fi); ok && id == t.id {
 			return nil
 		}
-		if !t.moved {
-			t.moved = true
-			fl.f.rotations.Add(1)
-		}
-		fl.log.Info("file rotated", "path", t.path)
 	case errors.Is(err, fs.ErrNotExist):
-		fl.log.Info("file moved or deleted", "path", t.path)
 	default:
 		fl.readFailed(t, err)
 		return nil
 	}
 	// Keep reading the open file to its end; a rescan finds it again if it
 	// moved to a path that matches too, and finds what replaced it.
-	t.orphan, t.awayPolls, t.awaySince = true, 1, time.Now()
+	fl.orphaned(t, time.Now())
+	t.awayPolls = 1 // this poll found it at its end
 	fl.rescan = true
 	return nil
+}
+
+// orphaned marks t as no longer at its path: renamed (a rotation) if the
+// file still has a name, else deleted.
+func (fl *follower) orphaned(t *tail, now time.Time) {
+	t.orphan, t.awayPolls, t.awaySince = true, 0, now
+	fi, err := t.file.Stat()
+	if err != nil {
+		return
+	}
+	if linksOf(fi) == 0 {
+		fl.log.Info("file deleted", "path", t.path)
+		return
+	}
+	fl.log.Info("file renamed away", "path", t.path)
+	if !t.moved {
+		t.moved = true
+		fl.f.rotations.Add(1)
+	}
 }
 
 // truncated starts t over at offset 0: it was truncated in place
@@ -272,10 +286,6 @@ func (fl *follower) finish(t *tail) error {
 	}
 	t.pos += int64(n)
 	t.done = true
-	if _, err := os.Stat(t.path); err == nil && !t.moved {
-		// Its path was empty when it left, and now holds another file.
-		fl.f.rotations.Add(1)
-	}
 	fl.log.Info("file finished", "path", t.path, "offset", t.pos)
 	return nil
 }
@@ -357,13 +367,13 @@ func (fl *follower) scan(offsets map[fileID]int64, first bool) {
 		p, ok := fl.scanIDs[t.id]
 		if !ok {
 			if !t.orphan {
-				t.orphan, t.awayPolls, t.awaySince = true, 0, now
+				fl.orphaned(t, now)
 			}
 			continue
 		}
 		fl.log.Info("file found under another path", "path", t.path, "new_path", p)
 		if !t.moved {
-			fl.f.rotations.Add(1)
+			fl.f.rotations.Add(1) // renamed and found again in one scan
 		}
 		t.path, t.moved = p, false
 		fl.f.ckpt.rename(t.entry, p)
@@ -410,6 +420,7 @@ func (fl *follower) open(path string, offsets map[fileID]int64, first bool, now 
 		return
 	}
 	var pos int64
+	skipping := false
 	if offset, ok := offsets[id]; ok {
 		pos = offset
 		if fi.Size() < offset {
@@ -419,8 +430,14 @@ func (fl *follower) open(path string, offsets map[fileID]int64, first bool, now 
 		}
 	} else if first && fl.opts.StartAt == StartAtEnd {
 		pos = fi.Size()
+		// Skip the rest of a line being written, not emit it as a line.
+		var last [1]byte
+		if pos > 0 {
+			n, _ := file.ReadAt(last[:], pos-1)
+			skipping = n == 1 && last[0] != '\n'
+		}
 	}
-	t := &tail{id: id, path: path, file: file, pos: pos, seen: pos}
+	t := &tail{id: id, path: path, file: file, pos: pos, seen: pos, skipping: skipping}
 	t.entry = fl.f.ckpt.add(id, path, pos)
 	fl.tails = append(fl.tails, t)
 	fl.byID[id] = t
