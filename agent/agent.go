@@ -267,6 +267,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Warn("could not store every open batch before shutdown_timeout; inputs will re-read them", "err", err)
 	}
 	flushCancel()
+	// The flush committed the inputs' last batches after they stopped:
+	// persist that, or a clean restart would read them again.
+	for _, f := range a.fileIns {
+		if err := f.WriteCheckpoint(); err != nil {
+			a.log.Error("final checkpoint", "err", err)
+		}
+	}
 	a.drain(deadline)
 	outCancel()
 	_ = outs.Wait()
