@@ -139,5 +139,3 @@ outputs:
 		t.Errorf("after a clean stop and restart: %s", rep)
 	}
 }
-
-
