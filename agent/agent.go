@@ -113,7 +113,7 @@ func (a *Agent) build(opts Options) error {
 	var inCancel context.CancelFunc
 	a.inCtx, inCancel = context.WithCancel(context.Background())
 	a.stopInputs = inCancel
-	r, err := pipeline.NewRouter(a.inCtx, cfg.ID, pouts)
+	r, err := pipeline.NewRouter(cfg.ID, pouts)
 	if err != nil {
 		return err
 	}
@@ -344,7 +344,7 @@ func (s queueSource) Next(ctx context.Context) (outputs.Batch, error) {
 	if err != nil {
 		return outputs.Batch{}, err
 	}
-	return outputs.Batch{ID: m.ID, Payload: m.Payload, Events: m.Events, Replayed: m.Replayed}, nil
+	return outputs.Batch{ID: m.ID, Payload: m.Payload, Events: m.Events, Key: m.Key, Replayed: m.Replayed}, nil
 }
 
 func (s queueSource) Ack(id uint64) error { return s.q.Ack(id) }

@@ -7,13 +7,14 @@ import (
 
 // A frame is one diskqueue message:
 //
-//	[crc32c u32][seq u64][events u32][payload]
+//	[crc32c u32][seq u64][events u32][key u64][payload]
 //
 // big-endian like diskqueue's own length prefix. The CRC (Castagnoli) covers
 // everything after it, so a garbled header is caught as surely as a garbled
-// payload. seq is the batch id: unique and increasing in queue order.
+// payload. seq is the batch id: unique and increasing in queue order. key
+// is the caller's routing key (the hash bucket of a hash-balanced output).
 const (
-	headerSize = 16
+	headerSize = 24
 	// lenPrefix is diskqueue's per-message length prefix.
 	lenPrefix = 4
 	// frameOverhead is what a payload costs on top of its length in a segment.
@@ -37,13 +38,15 @@ type header struct {
 	crc    uint32
 	seq    uint64
 	events uint32
+	key    uint64
 }
 
 // putHeader fills frame[:headerSize] for seq and events; the payload must
 // already be in frame[headerSize:].
-func putHeader(frame []byte, seq uint64, events uint32) {
+func putHeader(frame []byte, seq uint64, events uint32, key uint64) {
 	binary.BigEndian.PutUint64(frame[4:12], seq)
 	binary.BigEndian.PutUint32(frame[12:16], events)
+	binary.BigEndian.PutUint64(frame[16:24], key)
 	binary.BigEndian.PutUint32(frame[0:4], crc32.Checksum(frame[4:], castagnoli))
 }
 
@@ -53,6 +56,7 @@ func parseHeader(b []byte) header {
 		crc:    binary.BigEndian.Uint32(b[0:4]),
 		seq:    binary.BigEndian.Uint64(b[4:12]),
 		events: binary.BigEndian.Uint32(b[12:16]),
+		key:    binary.BigEndian.Uint64(b[16:24]),
 	}
 }
 

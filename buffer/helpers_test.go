@@ -197,12 +197,12 @@ func segmentFrames(t testing.TB, path string) []segFrame {
 	var frames []segFrame
 	for off := 0; off+4 <= len(b); {
 		n := int(b[off])<<24 | int(b[off+1])<<16 | int(b[off+2])<<8 | int(b[off+3])
-		if off+4+n > len(b) || n < 16 {
+		if off+4+n > len(b) || n < headerSize {
 			t.Fatalf("%s: bad frame at %d", path, off)
 		}
 		msg := b[off+4 : off+4+n]
 		ev := int(msg[12])<<24 | int(msg[13])<<16 | int(msg[14])<<8 | int(msg[15])
-		frames = append(frames, segFrame{off: int64(off), size: int64(4 + n), id: idOf(msg[16:]), events: ev})
+		frames = append(frames, segFrame{off: int64(off), size: int64(4 + n), id: idOf(msg[headerSize:]), events: ev})
 		off += 4 + n
 	}
 	return frames

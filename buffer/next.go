@@ -51,7 +51,7 @@ func (q *Queue) Next(ctx context.Context) (Message, error) {
 		q.inflight.add1(b.events, b.bytes)
 		q.handed[h.seq] = b
 		q.mu.Unlock()
-		return Message{ID: h.seq, Payload: frame[headerSize:], Events: int(h.events)}, nil
+		return Message{ID: h.seq, Payload: frame[headerSize:], Events: int(h.events), Key: h.key}, nil
 	}
 }
 
@@ -118,7 +118,7 @@ func (q *Queue) nextReplayed() (Message, bool, error) {
 		q.counters.ReplayedBatches++
 		q.counters.ReplayedEvents += b.events
 		q.mu.Unlock()
-		return Message{ID: b.seq, Payload: frame[headerSize:], Events: int(h.events), Replayed: true}, true, nil
+		return Message{ID: b.seq, Payload: frame[headerSize:], Events: int(h.events), Key: h.key, Replayed: true}, true, nil
 	}
 }
 

@@ -15,6 +15,12 @@ const keepWriteBuf = 4 << 20
 // ends first it returns an error wrapping ErrFull and ctx.Err(). A payload
 // above MaxPayloadBytes is an error (ErrTooLarge), not a drop.
 func (q *Queue) Put(ctx context.Context, payload []byte, events int) error {
+	return q.PutKey(ctx, 0, payload, events)
+}
+
+// PutKey is Put with a routing key, handed back in Message.Key: a
+// hash-balanced output sends the batch to the node owning the key.
+func (q *Queue) PutKey(ctx context.Context, key uint64, payload []byte, events int) error {
 	if events < 0 || events > maxEvents {
 		return fmt.Errorf("buffer %s: put: %d events out of range [0, %d]", q.opts.Name, events, maxEvents)
 	}
@@ -26,7 +32,7 @@ func (q *Queue) Put(ctx context.Context, payload []byte, events int) error {
 	if err != nil || !stored {
 		return err
 	}
-	if err := q.write(payload, uint32(events)); err != nil {
+	if err := q.write(payload, uint32(events), key); err != nil {
 		q.mu.Lock()
 		q.queued.sub1(int64(events), size)
 		q.freeSpace()
@@ -86,7 +92,7 @@ func (q *Queue) reserve(ctx context.Context, size, events int64) (stored bool, e
 }
 
 // write appends one frame to diskqueue, its seq assigned in queue order.
-func (q *Queue) write(payload []byte, events uint32) error {
+func (q *Queue) write(payload []byte, events uint32, key uint64) error {
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
 	if q.wclosed {
@@ -99,7 +105,7 @@ func (q *Queue) write(payload []byte, events uint32) error {
 	frame := q.wbuf[:n]
 	copy(frame[headerSize:], payload)
 	seq := q.nextSeq.Load()
-	putHeader(frame, seq, events)
+	putHeader(frame, seq, events, key)
 	// A failed write may leave part of the frame behind: never reuse seq.
 	q.nextSeq.Store(seq + 1)
 	// diskqueue copies the frame before Put returns.

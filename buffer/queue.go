@@ -51,7 +51,8 @@ type Message struct {
 	ID       uint64 // acknowledge with Ack(ID)
 	Payload  []byte
 	Events   int
-	Replayed bool // handed out before a restart and never acknowledged: possibly a duplicate downstream
+	Key      uint64 // as given to PutKey
+	Replayed bool   // handed out before a restart and never acknowledged: possibly a duplicate downstream
 }
 
 // Queue is a disk queue of batches with a byte cap and acknowledgement. Its

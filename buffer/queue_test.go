@@ -18,7 +18,7 @@ func TestPutNextAckRoundTrip(t *testing.T) {
 	for i := range n {
 		p := payload(fmt.Sprintf("b%d", i), 100+i)
 		mustPut(t, q, p, i)
-		bytes += int64(20 + len(p))
+		bytes += int64(frameOverhead + len(p))
 		events += int64(i)
 	}
 	s := q.Stats()
@@ -35,7 +35,7 @@ func TestPutNextAckRoundTrip(t *testing.T) {
 			t.Fatalf("message %d in flight: %+v", i, s)
 		}
 		mustAck(t, q, m.ID)
-		bytes -= int64(20 + len(m.Payload))
+		bytes -= int64(frameOverhead + len(m.Payload))
 	}
 	s = q.Stats()
 	if s.Batches != 0 || s.Events != 0 || s.Bytes != 0 || s.InFlight != 0 {
@@ -56,14 +56,14 @@ func TestOpenCountsExactly(t *testing.T) {
 	for i := range n {
 		p := payload(fmt.Sprintf("b%d", i), 500+i)
 		mustPut(t, q, p, i+1)
-		bytes += int64(20 + len(p))
+		bytes += int64(frameOverhead + len(p))
 		events += int64(i + 1)
 	}
 	// Two handed out and acked, two handed out and not.
 	for range 2 {
 		m := mustNext(t, q)
 		mustAck(t, q, m.ID)
-		bytes -= int64(20 + len(m.Payload))
+		bytes -= int64(frameOverhead + len(m.Payload))
 		events -= int64(m.Events)
 	}
 	mustNext(t, q)
@@ -222,5 +222,27 @@ func TestRecoversLostMetadata(t *testing.T) {
 				t.Fatalf("drained %d: %v", len(ids), ids)
 			}
 		})
+	}
+}
+
+func TestPutKeyRoundTrip(t *testing.T) {
+	q := openQueue(t, Options{Dir: t.TempDir(), Name: "k", MaxBytes: 4 << 20})
+	ctx := context.Background()
+	for _, key := range []uint64{0, 7, 1<<64 - 1} {
+		if err := q.PutKey(ctx, key, []byte("payload"), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []uint64{0, 7, 1<<64 - 1} {
+		m, err := q.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Key != want {
+			t.Errorf("key %d, want %d", m.Key, want)
+		}
+		if err := q.Ack(m.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

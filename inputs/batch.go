@@ -2,7 +2,10 @@
 // events, handed on in batches.
 package inputs
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Batch is a run of events read by one input from one source.
 //
@@ -14,6 +17,10 @@ type Batch struct {
 	Time   time.Time // time of receipt
 	Events [][]byte  // raw event bytes, without the line terminator
 
+	// Sync asks for the batch to be stored at once rather than when the
+	// outputs' batches fill or age: its sender (an HTTP client) is waiting.
+	Sync bool
+
 	// Commit, if not nil, is called exactly once when every event of the
 	// batch is in every subscribed output's buffer (or dropped there by a
 	// drop policy). It may be called from another goroutine, after Emit has
@@ -22,6 +29,7 @@ type Batch struct {
 }
 
 // Emit hands a batch on. It blocks while downstream buffers are full under
-// the block policy (backpressure) and returns an error only when the batch
-// could not be accepted (shutdown); the input then stops reading.
-type Emit func(*Batch) error
+// the block policy (backpressure), until ctx is done, and returns an error
+// only when the batch could not be accepted (ctx done, shutdown); a file
+// input then stops reading, an HTTP input answers 503.
+type Emit func(ctx context.Context, b *Batch) error

@@ -64,7 +64,7 @@ func BenchmarkFileRead(b *testing.B) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		events := 0
-		emit := func(batch *Batch) error {
+		emit := func(_ context.Context, batch *Batch) error {
 			events += len(batch.Events)
 			batch.Commit()
 			if events >= benchLines {
@@ -105,7 +105,7 @@ func BenchmarkStdinRead(b *testing.B) {
 		events := 0
 		b.StartTimer()
 		t0 := time.Now()
-		err = s.Run(context.Background(), func(batch *Batch) error { events += len(batch.Events); return nil })
+		err = s.Run(context.Background(), func(_ context.Context, batch *Batch) error { events += len(batch.Events); return nil })
 		elapsed += time.Since(t0)
 		in.Close()
 		if err != nil || events != benchLines {

@@ -428,7 +428,7 @@ func TestFileEmitError(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
-	err = f.Run(context.Background(), func(b *Batch) error {
+	err = f.Run(context.Background(), func(_ context.Context, b *Batch) error {
 		calls++
 		if calls == 2 {
 			return errTestStop
@@ -464,7 +464,7 @@ func TestFileBatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	before := time.Now()
 	events := 0
-	err = f.Run(ctx, func(b *Batch) error {
+	err = f.Run(ctx, func(_ context.Context, b *Batch) error {
 		if b.Input != "test" || b.Source != path || b.Commit == nil || b.Time.Before(before) {
 			t.Errorf("batch = %+v", b)
 		}
@@ -568,7 +568,7 @@ func TestFileBackpressure(t *testing.T) {
 	first := make(chan func(), 1)
 	blocked, release := make(chan struct{}), make(chan struct{})
 	calls := 0
-	emit := func(b *Batch) error {
+	emit := func(_ context.Context, b *Batch) error {
 		calls++
 		switch calls {
 		case 1:

@@ -25,6 +25,7 @@ type follower struct {
 	opts *FileOptions
 	log  *slog.Logger
 	emit Emit
+	ctx  context.Context // Run's, for emit
 
 	buf   []byte
 	lb    *lineBatcher
@@ -66,6 +67,7 @@ func newFollower(f *File, emit Emit) *follower {
 // with data are read without pause; files at their end are read again at
 // each poll, when they are also checked for truncation and rotation.
 func (fl *follower) run(ctx context.Context) error {
+	fl.ctx = ctx
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for ctx.Err() == nil {
@@ -183,7 +185,7 @@ func (fl *follower) flush(t *tail, end int64, now time.Time) error {
 	b.Time = now
 	b.Commit = fl.f.ckpt.track(t.entry, end)
 	fl.f.stats.count(lb)
-	err := fl.emit(b)
+	err := fl.emit(fl.ctx, b)
 	lb.reset()
 	if err != nil {
 		return fmt.Errorf("inputs: file %q: emit %s: %w", fl.opts.Name, t.path, err)

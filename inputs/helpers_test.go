@@ -43,7 +43,7 @@ type recorder struct {
 	batches []recBatch
 }
 
-func (r *recorder) emit(b *Batch) error {
+func (r *recorder) emit(_ context.Context, b *Batch) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {

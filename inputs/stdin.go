@@ -102,7 +102,7 @@ func (s *Stdin) Run(ctx context.Context, emit Emit) error {
 		}
 		lb.batch.Time = now
 		s.stats.count(lb)
-		err := emit(&lb.batch)
+		err := emit(ctx, &lb.batch)
 		lb.reset()
 		return err
 	}

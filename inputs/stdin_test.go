@@ -120,7 +120,7 @@ func TestStdinBatchFields(t *testing.T) {
 	var got Batch
 	s := NewStdin(StdinOptions{Name: "in", Reader: strings.NewReader("x\n")})
 	before := time.Now()
-	err := s.Run(context.Background(), func(b *Batch) error { got = *b; return nil })
+	err := s.Run(context.Background(), func(_ context.Context, b *Batch) error { got = *b; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

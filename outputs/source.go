@@ -12,7 +12,8 @@ type Batch struct {
 	ID       uint64
 	Payload  []byte
 	Events   int
-	Replayed bool // delivered before a restart, perhaps already received
+	Key      uint64 // routing key: a hash-balanced cluster sends the batch to its owner
+	Replayed bool   // delivered before a restart, perhaps already received
 }
 
 // Source is where an output reads its batches: a buffer. A batch handed out

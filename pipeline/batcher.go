@@ -105,7 +105,7 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) error {
 		bt.events++
 	}
 	bt.stats.events.Add(int64(len(b.Events)))
-	if bt.events >= bt.opts.MaxEvents || len(bt.buf) >= bt.opts.MaxBytes {
+	if b.Sync || bt.events >= bt.opts.MaxEvents || len(bt.buf) >= bt.opts.MaxBytes {
 		return bt.flushLocked(ctx)
 	}
 	return nil
@@ -133,7 +133,7 @@ func (bt *batcher) flushLocked(ctx context.Context) error {
 	if bt.events == 0 {
 		return nil
 	}
-	if err := bt.opts.Sink.Put(ctx, bt.buf, bt.events); err != nil {
+	if err := bt.opts.Sink.PutKey(ctx, 0, bt.buf, bt.events); err != nil {
 		bt.stats.putErrors.Add(1)
 		return err
 	}

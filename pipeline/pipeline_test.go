@@ -23,7 +23,7 @@ type memSink struct {
 	blocked  atomic.Bool
 }
 
-func (s *memSink) Put(ctx context.Context, p []byte, events int) error {
+func (s *memSink) PutKey(ctx context.Context, _ uint64, p []byte, events int) error {
 	if s.blocked.Load() {
 		<-ctx.Done()
 		return fmt.Errorf("buffer full: %w", ctx.Err())
@@ -64,11 +64,11 @@ func TestBatchingLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sink := &memSink{}
-			r, err := NewRouter(context.Background(), "h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: tt.maxEvents, MaxBytes: tt.maxBytes, MaxWait: time.Hour, Sink: sink}})
+			r, err := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: tt.maxEvents, MaxBytes: tt.maxBytes, MaxWait: time.Hour, Sink: sink}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Emit(batchOf(tt.lines...)); err != nil {
+			if err := r.Emit(context.Background(), batchOf(tt.lines...)); err != nil {
 				t.Fatal(err)
 			}
 			if _, ev := sink.all(); fmt.Sprint(ev) != fmt.Sprint(tt.want) {
@@ -87,7 +87,7 @@ func TestBatchingLimits(t *testing.T) {
 
 func TestCommitOnlyWhenEveryOutputStored(t *testing.T) {
 	a, b := &memSink{}, &memSink{}
-	r, err := NewRouter(context.Background(), "h", []OutputOptions{
+	r, err := NewRouter("h", []OutputOptions{
 		{Name: "a", Encoding: Lines, MaxEvents: 2, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: a},
 		{Name: "b", Encoding: NDJSON, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: b},
 	})
@@ -97,7 +97,7 @@ func TestCommitOnlyWhenEveryOutputStored(t *testing.T) {
 	var commits atomic.Int32
 	in := batchOf("x", "y", "z")
 	in.Commit = func() { commits.Add(1) }
-	if err := r.Emit(in); err != nil {
+	if err := r.Emit(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
 	if n := commits.Load(); n != 0 {
@@ -115,12 +115,12 @@ func TestFailedFlushKeepsBatch(t *testing.T) {
 	sink := &memSink{}
 	sink.blocked.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
-	r, _ := NewRouter(ctx, "h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 1, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 1, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
 	var committed atomic.Bool
 	in := batchOf("keep me")
 	in.Commit = func() { committed.Store(true) }
 	cancel()
-	if err := r.Emit(in); err == nil {
+	if err := r.Emit(ctx, in); err == nil {
 		t.Fatal("Emit should fail while the sink is full and ctx is done")
 	}
 	if committed.Load() {
@@ -140,12 +140,12 @@ func TestFailedFlushKeepsBatch(t *testing.T) {
 
 func TestMaxWaitFlushes(t *testing.T) {
 	sink := &memSink{}
-	r, _ := NewRouter(context.Background(), "h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: 20 * time.Millisecond, Sink: sink}})
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: 20 * time.Millisecond, Sink: sink}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	if err := r.Emit(batchOf("late")); err != nil {
+	if err := r.Emit(context.Background(), batchOf("late")); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -165,8 +165,8 @@ func TestNDJSON(t *testing.T) {
 		`plain`, `quote " and \ backslash`, "tab\tnewline\ncr\rbell\a", "ünïcødé ✓", "bad utf8 \xff\xfe end", "",
 	}
 	sink := &memSink{}
-	r, _ := NewRouter(context.Background(), "host-a", []OutputOptions{{Name: "o", Encoding: NDJSON, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
-	if err := r.Emit(batchOf(tests...)); err != nil {
+	r, _ := NewRouter("host-a", []OutputOptions{{Name: "o", Encoding: NDJSON, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
+	if err := r.Emit(context.Background(), batchOf(tests...)); err != nil {
 		t.Fatal(err)
 	}
 	_ = r.Flush(context.Background())
@@ -188,7 +188,7 @@ func TestNDJSON(t *testing.T) {
 }
 
 func TestNewRouterRejectsBadOptions(t *testing.T) {
-	_, err := NewRouter(context.Background(), "h", []OutputOptions{{Name: "o", Encoding: "xml", MaxEvents: 1, MaxBytes: 1, MaxWait: time.Second, Sink: &memSink{}}})
+	_, err := NewRouter("h", []OutputOptions{{Name: "o", Encoding: "xml", MaxEvents: 1, MaxBytes: 1, MaxWait: time.Second, Sink: &memSink{}}})
 	if err == nil || !strings.Contains(err.Error(), `output o: unknown encoding "xml"`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -196,7 +196,7 @@ func TestNewRouterRejectsBadOptions(t *testing.T) {
 
 type discard struct{}
 
-func (discard) Put(context.Context, []byte, int) error { return nil }
+func (discard) PutKey(context.Context, uint64, []byte, int) error { return nil }
 
 
 func benchmarkEmit(b *testing.B, enc Encoding) {
@@ -205,12 +205,12 @@ func benchmarkEmit(b *testing.B, enc Encoding) {
 	for range 4096 {
 		in.Events = append(in.Events, line)
 	}
-	r, _ := NewRouter(context.Background(), "h", []OutputOptions{{Name: "o", Encoding: enc, MaxEvents: 5000, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: discard{}}})
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: enc, MaxEvents: 5000, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: discard{}}})
 	b.SetBytes(int64(len(in.Events) * 240))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := r.Emit(in); err != nil {
+		if err := r.Emit(context.Background(), in); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -219,3 +219,18 @@ func benchmarkEmit(b *testing.B, enc Encoding) {
 
 func BenchmarkEmitLines(b *testing.B)  { benchmarkEmit(b, Lines) }
 func BenchmarkEmitNDJSON(b *testing.B) { benchmarkEmit(b, NDJSON) }
+
+func TestSyncBatchStoredAtOnce(t *testing.T) {
+	sink := &memSink{}
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
+	var committed atomic.Bool
+	in := batchOf("now")
+	in.Sync = true
+	in.Commit = func() { committed.Store(true) }
+	if err := r.Emit(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := sink.all(); got != "now\n" || !committed.Load() {
+		t.Fatalf("sync batch not stored by Emit: %q committed=%v", got, committed.Load())
+	}
+}

@@ -14,15 +14,13 @@ import (
 // Router fans input batches out to every output's batcher. It is the
 // inputs' Emit.
 type Router struct {
-	ctx      context.Context // bounds waits for buffer space
 	batchers []*batcher
 }
 
-// NewRouter validates the outputs and builds a router. ctx bounds how long
-// Emit waits for a full buffer under the block policy: cancel it to unblock
-// inputs at shutdown. host names this agent in encoded records.
-func NewRouter(ctx context.Context, host string, outs []OutputOptions) (*Router, error) {
-	r := &Router{ctx: ctx}
+// NewRouter validates the outputs and builds a router. host names this
+// agent in encoded records.
+func NewRouter(host string, outs []OutputOptions) (*Router, error) {
+	r := &Router{}
 	for _, o := range outs {
 		if err := o.Encoding.valid(); err != nil {
 			return nil, fmt.Errorf("output %s: %w", o.Name, err)
@@ -36,8 +34,9 @@ func NewRouter(ctx context.Context, host string, outs []OutputOptions) (*Router,
 }
 
 // Emit adds a batch to every output. It returns after the events are in
-// every output's open batch; b.Commit runs once they are all stored.
-func (r *Router) Emit(b *inputs.Batch) error {
+// every output's open batch (stored, if b.Sync); b.Commit runs once they
+// are all stored. ctx bounds the wait for a full buffer.
+func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 	if len(b.Events) == 0 {
 		if b.Commit != nil {
 			b.Commit()
@@ -48,7 +47,7 @@ func (r *Router) Emit(b *inputs.Batch) error {
 	c.refs.Store(1) // Emit's own hold, so no output commits it half-way
 	defer c.release()
 	for _, bt := range r.batchers {
-		if err := bt.add(r.ctx, b, c); err != nil {
+		if err := bt.add(ctx, b, c); err != nil {
 			return fmt.Errorf("output %s: %w", bt.opts.Name, err)
 		}
 	}
@@ -69,7 +68,7 @@ func (r *Router) Run(ctx context.Context) error {
 				case now := <-tick.C:
 					// A failed Put leaves the batch open for the next try
 					// or the final Flush.
-					_ = bt.flushIfOlder(r.ctx, now)
+					_ = bt.flushIfOlder(ctx, now)
 				}
 			}
 		})

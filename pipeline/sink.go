@@ -7,9 +7,10 @@ import "context"
 
 // Sink receives encoded batches for one output: its buffer.
 //
-// Put returns once the payload is stored (or dropped by the buffer's
+// PutKey returns once the payload is stored (or dropped by the buffer's
 // policy, which counts it); under the block policy it waits for space until
-// ctx is done.
+// ctx is done. key travels with the batch to the output: a hash-balanced
+// output sends it to the node that owns the key.
 type Sink interface {
-	Put(ctx context.Context, payload []byte, events int) error
+	PutKey(ctx context.Context, key uint64, payload []byte, events int) error
 }
