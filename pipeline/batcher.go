@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"pulse/inputs"
+	"pulse/protocol"
 )
 
 // OutputOptions describes one output as the pipeline sees it: which stream
@@ -19,6 +20,14 @@ type OutputOptions struct {
 	MaxBytes  int           // encoded bytes per batch (a single larger event gets a batch of its own)
 	MaxWait   time.Duration // age at which an open batch is flushed
 	Sink      Sink
+
+	// Buckets > 0 splits the output's events by key into that many
+	// buckets, each batched on its own and stored with its bucket number as
+	// routing key: a hash-balanced cluster then sends every record of a key
+	// to the same node. HashField names the key: a logfmt key or a
+	// top-level JSON field; events without it are spread by their bytes.
+	Buckets   int
+	HashField string
 }
 
 // OutputStats counts what the pipeline handed to one output.
@@ -26,7 +35,7 @@ type OutputStats struct {
 	Name      string
 	Events    int64 // events accepted into batches
 	Batches   int64 // batches stored in the sink
-	Bytes     int64 // encoded bytes stored in the sink
+	Bytes     int64 // encoded bytes stored in the sink (after compression)
 	PutErrors int64 // failed Puts (shutdown while blocked)
 }
 
@@ -43,7 +52,25 @@ func (c *commit) release() {
 	}
 }
 
-// batcher accumulates one output's open batch. Its mutex is held across
+// part is one open batch: the whole output's, or one hash bucket's.
+type part struct {
+	key     uint64
+	buf     []byte          // lines / NDJSON
+	pw      protocol.Writer // pulse encoding
+	events  int
+	opened  time.Time
+	commits []*commit
+	last    *commit // the commit held by the latest event, to hold it once
+}
+
+func (p *part) size(enc Encoding) int {
+	if enc == Pulse {
+		return p.pw.Len()
+	}
+	return len(p.buf)
+}
+
+// batcher accumulates one output's open batches. Its mutex is held across
 // Put, so a blocked buffer stops every writer to this output: that is the
 // backpressure path to the inputs.
 type batcher struct {
@@ -51,101 +78,142 @@ type batcher struct {
 	host string
 
 	mu      sync.Mutex
-	buf     []byte
-	events  int
-	opened  time.Time
-	commits []*commit
-	scratch []byte
+	parts   []*part
+	scratch []byte // NDJSON prefix
+	zbuf    []byte // compressed pulse batch
 
 	stats struct{ events, batches, bytes, putErrors atomic.Int64 }
 }
 
 func newBatcher(opts OutputOptions, host string) *batcher {
-	return &batcher{opts: opts, host: host, buf: make([]byte, 0, opts.MaxBytes+opts.MaxBytes/8)}
+	bt := &batcher{opts: opts, host: host}
+	n := max(opts.Buckets, 1)
+	for i := range n {
+		p := &part{key: uint64(i)}
+		if opts.Encoding == Pulse {
+			p.pw.Reset(make([]byte, 0, opts.MaxBytes/n+opts.MaxBytes/8))
+		} else {
+			p.buf = make([]byte, 0, opts.MaxBytes/n+opts.MaxBytes/8)
+		}
+		bt.parts = append(bt.parts, p)
+	}
+	return bt
 }
 
-// add encodes every event of b into the open batch, flushing whenever the
+// add encodes every event of b into its open batch, flushing whenever a
 // batch is full. c is held by each batch that receives events of b.
 func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) error {
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
+	enc := bt.opts.Encoding
 	var prefix []byte
-	if bt.opts.Encoding == NDJSON {
+	if enc == NDJSON {
 		bt.scratch = ndjsonPrefix(bt.scratch[:0], b.Time, bt.host, b.Input, b.Source)
 		prefix = bt.scratch
 	}
-	held := false
+	for _, p := range bt.parts {
+		p.last = nil
+	}
+	p := bt.parts[0]
 	for _, ev := range b.Events {
+		if len(bt.parts) > 1 {
+			p = bt.parts[bucketOf(ev, bt.opts.HashField, len(bt.parts))]
+		}
 		need := len(ev) + 1
 		if prefix != nil {
 			need += len(prefix) + len(ev)/8 + 4
 		}
-		if bt.events > 0 && (bt.events >= bt.opts.MaxEvents || len(bt.buf)+need > bt.opts.MaxBytes) {
-			if err := bt.flushLocked(ctx); err != nil {
+		if p.events > 0 && (p.events >= bt.opts.MaxEvents || p.size(enc)+need > bt.opts.MaxBytes) {
+			if err := bt.flushPart(ctx, p); err != nil {
 				return err
 			}
-			held = false
 		}
-		if bt.events == 0 {
-			bt.opened = time.Now()
+		if p.events == 0 {
+			p.opened = time.Now()
 		}
-		if !held && c != nil {
+		if c != nil && p.last != c {
 			c.refs.Add(1)
-			bt.commits = append(bt.commits, c)
-			held = true
+			p.commits = append(p.commits, c)
+			p.last = c
 		}
-		if prefix != nil {
-			bt.buf = append(bt.buf, prefix...)
-			bt.buf = appendJSONString(bt.buf, ev)
-			bt.buf = append(bt.buf, '}', '\n')
-		} else {
-			bt.buf = append(bt.buf, ev...)
-			bt.buf = append(bt.buf, '\n')
+		switch enc {
+		case Pulse:
+			p.pw.Append(ev)
+		case NDJSON:
+			p.buf = append(p.buf, prefix...)
+			p.buf = appendJSONString(p.buf, ev)
+			p.buf = append(p.buf, '}', '\n')
+		default:
+			p.buf = append(p.buf, ev...)
+			p.buf = append(p.buf, '\n')
 		}
-		bt.events++
+		p.events++
 	}
 	bt.stats.events.Add(int64(len(b.Events)))
-	if b.Sync || bt.events >= bt.opts.MaxEvents || len(bt.buf) >= bt.opts.MaxBytes {
-		return bt.flushLocked(ctx)
+	for _, p := range bt.parts {
+		if p.events > 0 && (b.Sync || p.events >= bt.opts.MaxEvents || p.size(enc) >= bt.opts.MaxBytes) {
+			if err := bt.flushPart(ctx, p); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-// flushIfOlder flushes the open batch if it is at least maxWait old.
+// flushIfOlder flushes the open batches at least maxWait old.
 func (bt *batcher) flushIfOlder(ctx context.Context, now time.Time) error {
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
-	if bt.events == 0 || now.Sub(bt.opened) < bt.opts.MaxWait {
-		return nil
+	for _, p := range bt.parts {
+		if p.events > 0 && now.Sub(p.opened) >= bt.opts.MaxWait {
+			if err := bt.flushPart(ctx, p); err != nil {
+				return err
+			}
+		}
 	}
-	return bt.flushLocked(ctx)
+	return nil
 }
 
 func (bt *batcher) flush(ctx context.Context) error {
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
-	return bt.flushLocked(ctx)
+	for _, p := range bt.parts {
+		if err := bt.flushPart(ctx, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// flushLocked stores the open batch. On failure the batch stays open, so a
+// flushPart stores one open batch. On failure the batch stays open, so a
 // later flush (at shutdown, with a fresh context) may still store it.
-func (bt *batcher) flushLocked(ctx context.Context) error {
-	if bt.events == 0 {
+func (bt *batcher) flushPart(ctx context.Context, p *part) error {
+	if p.events == 0 {
 		return nil
 	}
-	if err := bt.opts.Sink.PutKey(ctx, 0, bt.buf, bt.events); err != nil {
+	payload := p.buf
+	if bt.opts.Encoding == Pulse {
+		// One compression per batch, kept compressed on disk too.
+		bt.zbuf = protocol.Compress(bt.zbuf[:0], p.pw.Bytes())
+		payload = bt.zbuf
+	}
+	if err := bt.opts.Sink.PutKey(ctx, p.key, payload, p.events); err != nil {
 		bt.stats.putErrors.Add(1)
 		return err
 	}
 	bt.stats.batches.Add(1)
-	bt.stats.bytes.Add(int64(len(bt.buf)))
-	for _, c := range bt.commits {
+	bt.stats.bytes.Add(int64(len(payload)))
+	for _, c := range p.commits {
 		c.release()
 	}
-	clear(bt.commits)
-	bt.commits = bt.commits[:0]
-	bt.buf = bt.buf[:0]
-	bt.events = 0
+	clear(p.commits)
+	p.commits = p.commits[:0]
+	p.last = nil
+	p.buf = p.buf[:0]
+	if bt.opts.Encoding == Pulse {
+		p.pw.Reset(p.pw.Bytes())
+	}
+	p.events = 0
 	return nil
 }
 

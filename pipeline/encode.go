@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"pulse/protocol"
 )
 
 // Encoding is how an output's events are written on the wire.
@@ -16,19 +18,25 @@ const (
 	// NDJSON writes one JSON object per line: time, host, input, source,
 	// message.
 	NDJSON Encoding = "ndjson"
+	// Pulse is the native protocol between Pulse processes: raw events as
+	// length-framed records, zstd-compressed (see package protocol).
+	Pulse Encoding = "pulse"
 )
 
 // ContentType returns the HTTP media type of a payload in this encoding.
 func (e Encoding) ContentType() string {
-	if e == NDJSON {
+	switch e {
+	case NDJSON:
 		return "application/x-ndjson"
+	case Pulse:
+		return protocol.ContentType
 	}
 	return "text/plain; charset=utf-8"
 }
 
 func (e Encoding) valid() error {
 	switch e {
-	case Lines, NDJSON:
+	case Lines, NDJSON, Pulse:
 		return nil
 	}
 	return fmt.Errorf("unknown encoding %q", string(e))

@@ -198,7 +198,6 @@ type discard struct{}
 
 func (discard) PutKey(context.Context, uint64, []byte, int) error { return nil }
 
-
 func benchmarkEmit(b *testing.B, enc Encoding) {
 	line := bytes.Repeat([]byte("x"), 239)
 	in := &inputs.Batch{Input: "app", Source: "f", Time: time.Now()}
