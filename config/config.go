@@ -26,11 +26,27 @@ type Log struct {
 	Format string `yaml:"format"` // text | json
 }
 
-// Input types.
+// Input types and formats.
 const (
 	InputFile  = "file"
 	InputStdin = "stdin"
+	InputHTTP  = "http"
+
+	FormatPulse  = "pulse"
+	FormatLines  = "lines"
+	FormatNDJSON = "ndjson"
 )
+
+// TLS holds certificate settings. On an http input, cert_file and key_file
+// make it serve HTTPS. On an http output, ca_file verifies the servers and
+// cert_file/key_file present a client certificate.
+type TLS struct {
+	CAFile             string `yaml:"ca_file,omitempty"`
+	CertFile           string `yaml:"cert_file,omitempty"`
+	KeyFile            string `yaml:"key_file,omitempty"`
+	ServerName         string `yaml:"server_name,omitempty"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify,omitempty"`
+}
 
 // Input is one source of events.
 type Input struct {
@@ -40,6 +56,14 @@ type Input struct {
 	StartAt      string   `yaml:"start_at,omitempty"` // beginning | end
 	MaxLineBytes Size     `yaml:"max_line_bytes"`
 	PollInterval Duration `yaml:"poll_interval,omitempty"`
+
+	// http
+	Listen        string   `yaml:"listen,omitempty"`
+	Format        string   `yaml:"format,omitempty"` // pulse | lines | ndjson
+	MaxBodyBytes  Size     `yaml:"max_body_bytes,omitempty"`
+	AuthToken     string   `yaml:"auth_token,omitempty"`
+	PushBackAfter Duration `yaml:"push_back_after,omitempty"`
+	TLS           *TLS     `yaml:"tls,omitempty"`
 }
 
 // Output types, streams and encodings.
@@ -51,6 +75,11 @@ const (
 
 	EncodingLines  = "lines"
 	EncodingNDJSON = "ndjson"
+	EncodingPulse  = "pulse"
+
+	BalanceRoundRobin  = "round_robin"
+	BalanceLeastLoaded = "least_loaded"
+	BalanceHash        = "hash"
 )
 
 // Output is one destination, with its own batches and its own disk buffer.
@@ -62,10 +91,15 @@ type Output struct {
 
 	// http
 	Endpoints    []string `yaml:"endpoints,omitempty"`
-	Timeout      Duration `yaml:"timeout,omitempty"`
-	MaxInFlight  int      `yaml:"max_in_flight,omitempty"`
+	Balance      string   `yaml:"balance,omitempty"`       // round_robin | least_loaded | hash
+	HashField    string   `yaml:"hash_field,omitempty"`    // balance: hash — the event field whose value picks the node
+	HashBuckets  int      `yaml:"hash_buckets,omitempty"`  // balance: hash — key buckets, each batched on its own
+	Timeout      Duration `yaml:"timeout,omitempty"`       // per request
+	MaxInFlight  int      `yaml:"max_in_flight,omitempty"` // batches in flight per node
 	RetryInitial Duration `yaml:"retry_initial,omitempty"`
 	RetryMax     Duration `yaml:"retry_max,omitempty"`
+	AuthToken    string   `yaml:"auth_token,omitempty"` // sent as Authorization: Bearer
+	TLS          *TLS     `yaml:"tls,omitempty"`
 
 	// file
 	Path         string `yaml:"path,omitempty"`
@@ -130,6 +164,17 @@ func (c *Config) SetDefaults() {
 		if in.Type == InputFile && in.PollInterval == 0 {
 			in.PollInterval = Duration(200 * time.Millisecond)
 		}
+		if in.Type == InputHTTP {
+			if in.Format == "" {
+				in.Format = FormatPulse
+			}
+			if in.MaxBodyBytes == 0 {
+				in.MaxBodyBytes = 64 * MiB
+			}
+			if in.PushBackAfter == 0 {
+				in.PushBackAfter = Duration(2 * time.Second)
+			}
+		}
 	}
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
@@ -144,7 +189,13 @@ func (c *Config) SetDefaults() {
 				o.Timeout = Duration(10 * time.Second)
 			}
 			if o.MaxInFlight == 0 {
-				o.MaxInFlight = 4
+				o.MaxInFlight = 2
+			}
+			if o.Balance == "" {
+				o.Balance = BalanceRoundRobin
+			}
+			if o.Balance == BalanceHash && o.HashBuckets == 0 {
+				o.HashBuckets = 16
 			}
 			if o.RetryInitial == 0 {
 				o.RetryInitial = Duration(100 * time.Millisecond)
@@ -308,6 +359,30 @@ func (in *Input) validate(ck *checker, p string) {
 		if in.PollInterval < Duration(time.Millisecond) {
 			ck.addf(p+".poll_interval", "must be ≥ 1ms")
 		}
+	case InputHTTP:
+		if in.Listen == "" {
+			ck.addf(p+".listen", "an http input needs listen: host:port")
+		} else if err := checkHostPort(in.Listen); err != nil {
+			ck.addf(p+".listen", "%v", err)
+		}
+		if !oneOf(in.Format, FormatPulse, FormatLines, FormatNDJSON) {
+			ck.addf(p+".format", "must be pulse, lines or ndjson, not %q", in.Format)
+		}
+		if in.MaxBodyBytes < KiB || in.MaxBodyBytes > 1*GiB {
+			ck.addf(p+".max_body_bytes", "must be between 1KiB and 1GiB")
+		}
+		if in.PushBackAfter < 0 {
+			ck.addf(p+".push_back_after", "must not be negative")
+		}
+		if in.TLS != nil {
+			if in.TLS.CertFile == "" || in.TLS.KeyFile == "" {
+				ck.addf(p+".tls", "an http input serving TLS needs cert_file and key_file")
+			}
+			checkFiles(ck, p+".tls", in.TLS)
+		}
+		if len(in.Paths) > 0 {
+			ck.addf(p+".paths", "only for file inputs")
+		}
 	case InputStdin:
 		if len(in.Paths) > 0 {
 			ck.addf(p+".paths", "only for file inputs")
@@ -316,9 +391,20 @@ func (in *Input) validate(ck *checker, p string) {
 			ck.addf(p+".start_at", "only for file inputs")
 		}
 	case "":
-		ck.addf(p+".type", "must be set (file or stdin)")
+		ck.addf(p+".type", "must be set (file, stdin or http)")
 	default:
-		ck.addf(p+".type", "unknown input type %q (want file or stdin)", in.Type)
+		ck.addf(p+".type", "unknown input type %q (want file, stdin or http)", in.Type)
+	}
+	if in.Type != InputHTTP {
+		if in.Listen != "" {
+			ck.addf(p+".listen", "only for http inputs")
+		}
+		if in.Format != "" {
+			ck.addf(p+".format", "only for http inputs")
+		}
+		if in.TLS != nil {
+			ck.addf(p+".tls", "only for http inputs")
+		}
 	}
 	if in.MaxLineBytes < 16 || in.MaxLineBytes > 64*MiB {
 		ck.addf(p+".max_line_bytes", "must be between 16 and 64MiB, not %v", in.MaxLineBytes)
@@ -329,8 +415,8 @@ func (o *Output) validate(ck *checker, p string) {
 	if o.Stream != StreamEvents {
 		ck.addf(p+".stream", "unknown stream %q (want events)", o.Stream)
 	}
-	if !oneOf(o.Encoding, EncodingLines, EncodingNDJSON) {
-		ck.addf(p+".encoding", "unknown encoding %q (want lines or ndjson)", o.Encoding)
+	if !oneOf(o.Encoding, EncodingLines, EncodingNDJSON, EncodingPulse) {
+		ck.addf(p+".encoding", "unknown encoding %q (want lines, ndjson or pulse)", o.Encoding)
 	}
 	switch o.Type {
 	case OutputHTTP:
@@ -348,6 +434,27 @@ func (o *Output) validate(ck *checker, p string) {
 		if o.MaxInFlight < 1 || o.MaxInFlight > 1024 {
 			ck.addf(p+".max_in_flight", "must be between 1 and 1024")
 		}
+		switch o.Balance {
+		case BalanceRoundRobin, BalanceLeastLoaded:
+			if o.HashField != "" || o.HashBuckets != 0 {
+				ck.addf(p+".hash_field", "only with balance: hash")
+			}
+		case BalanceHash:
+			if o.HashField == "" {
+				ck.addf(p+".hash_field", "balance: hash needs the event field whose value picks the node")
+			}
+			if o.HashBuckets < 1 || o.HashBuckets > 4096 {
+				ck.addf(p+".hash_buckets", "must be between 1 and 4096")
+			}
+		default:
+			ck.addf(p+".balance", "must be round_robin, least_loaded or hash, not %q", o.Balance)
+		}
+		if o.TLS != nil {
+			if (o.TLS.CertFile == "") != (o.TLS.KeyFile == "") {
+				ck.addf(p+".tls", "cert_file and key_file go together")
+			}
+			checkFiles(ck, p+".tls", o.TLS)
+		}
 		if o.RetryInitial <= 0 || o.RetryMax < o.RetryInitial {
 			ck.addf(p+".retry_max", "must be ≥ retry_initial (%v), and both > 0", o.RetryInitial)
 		}
@@ -357,6 +464,14 @@ func (o *Output) validate(ck *checker, p string) {
 	case OutputFile:
 		if len(o.Endpoints) > 0 {
 			ck.addf(p+".endpoints", "only for http outputs (use path)")
+		}
+		for _, f := range []struct {
+			key string
+			set bool
+		}{{"balance", o.Balance != ""}, {"hash_field", o.HashField != ""}, {"auth_token", o.AuthToken != ""}, {"tls", o.TLS != nil}} {
+			if f.set {
+				ck.addf(p+"."+f.key, "only for http outputs")
+			}
 		}
 		if o.MaxFileBytes < 4*KiB {
 			ck.addf(p+".max_file_bytes", "must be ≥ 4KiB")
@@ -385,6 +500,26 @@ func (o *Output) validate(ck *checker, p string) {
 	}
 	if !oneOf(o.Buffer.WhenFull, WhenFullBlock, WhenFullDropOldest, WhenFullDropNewest) {
 		ck.addf(p+".buffer.when_full", "must be block, drop_oldest or drop_newest, not %q", o.Buffer.WhenFull)
+	}
+}
+
+func checkHostPort(a string) error {
+	if i := strings.LastIndexByte(a, ':'); i < 0 || i == len(a)-1 {
+		return fmt.Errorf("%q: want host:port", a)
+	}
+	return nil
+}
+
+// checkFiles reports TLS files that cannot be read now: better at
+// validation than at the first connection.
+func checkFiles(ck *checker, p string, t *TLS) {
+	for _, f := range []struct{ key, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			ck.addf(p+"."+f.key, "%v", err)
+		}
 	}
 }
 

@@ -96,6 +96,20 @@ func TestBadConfigs(t *testing.T) {
 			`bad.yaml:11: outputs[0].encoding: unknown encoding "xml"`,
 			`bad.yaml:12: outputs[0].buffer.when_full: must be block`,
 		}},
+		{"hash without field", base + "    balance: hash\n",
+			[]string{"bad.yaml:7: outputs[0].hash_field: balance: hash needs the event field"}},
+		{"unknown balance", base + "    balance: random\n",
+			[]string{`bad.yaml:10: outputs[0].balance: must be round_robin, least_loaded or hash, not "random"`}},
+		{"missing tls file", base + "    tls: {ca_file: /nonexistent/ca.pem}\n",
+			[]string{"bad.yaml:10: outputs[0].tls.ca_file: stat /nonexistent/ca.pem: no such file or directory"}},
+		{"http input without listen", strings.Replace(base, "type: file\n    paths: [\"/var/log/*.log\"]", "type: http", 1),
+			[]string{"bad.yaml:3: inputs[0].listen: an http input needs listen: host:port"}},
+		{"http input bad format", strings.Replace(base, "type: file\n    paths: [\"/var/log/*.log\"]", "type: http\n    listen: :8080\n    format: xml", 1),
+			[]string{`bad.yaml:6: inputs[0].format: must be pulse, lines or ndjson, not "xml"`}},
+		{"listen on file input", strings.Replace(base, "    paths:", "    listen: :1\n    paths:", 1),
+			[]string{"bad.yaml:5: inputs[0].listen: only for http inputs"}},
+		{"tls on file output", strings.Replace(base, "type: http\n    endpoints: [\"127.0.0.1:9001\"]", "type: file\n    tls: {}", 1),
+			[]string{"bad.yaml:9: outputs[0].tls: only for http outputs"}},
 		{"no inputs", "data_dir: /tmp\noutputs: []\n", []string{"bad.yaml:1: inputs: at least one input is required", "outputs: at least one output"}},
 		{"empty", "", []string{"bad.yaml: empty configuration"}},
 		{"syntax", "inputs: [\n", []string{"bad.yaml:"}},
@@ -117,6 +131,29 @@ func TestBadConfigs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestChainConfig(t *testing.T) {
+	c, err := Parse("chain.yaml", []byte(`inputs:
+  - {name: up, type: http, listen: "127.0.0.1:9100"}
+outputs:
+  - name: mergers
+    type: http
+    endpoints: ["127.0.0.1:9201", "127.0.0.1:9202"]
+    encoding: pulse
+    balance: hash
+    hash_field: request_id
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := c.Inputs[0], c.Outputs[0]
+	if in.Format != FormatPulse || in.MaxBodyBytes != 64*MiB || in.PushBackAfter.D() != 2*time.Second {
+		t.Errorf("http input defaults: %+v", in)
+	}
+	if out.HashBuckets != 16 || out.MaxInFlight != 2 {
+		t.Errorf("hash output defaults: %+v", out)
 	}
 }
 
