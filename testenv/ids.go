@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -108,26 +109,46 @@ func (c *IDs) Complete() bool {
 }
 
 // ScanDir counts the ids in every regular file under dir (a file output's
-// directory). Files named *.tmp are skipped.
-func ScanDir(dir string, n int) (*IDs, error) {
+// or a sink's directory). Files named *.tmp are skipped.
+func ScanDir(dir string, n int) (*IDs, error) { return ScanDirs(n, dir) }
+
+// ScanDirs counts the ids in every file under all dirs together: the nodes
+// of one cluster.
+func ScanDirs(n int, dirs ...string) (*IDs, error) {
 	ids := NewIDs(n)
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || strings.HasSuffix(path, ".tmp") {
-			return err
-		}
-		b, err := os.ReadFile(path)
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || strings.HasSuffix(path, ".tmp") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			ids.AddLines(b)
+			return nil
+		})
 		if err != nil {
-			return err
+			return ids, err
 		}
-		ids.AddLines(b)
-		return nil
-	})
-	return ids, err
+	}
+	return ids, nil
 }
 
 // WriteLines writes n lines "… id=N …" padded to about size bytes each to
 // path, and returns the number of bytes written.
 func WriteLines(path string, n, size int) (int64, error) {
+	return writeLines(path, n, size, nil)
+}
+
+// WriteNoisyLines is WriteLines with random padding, which compresses
+// about as badly as real logs with request ids: for filling buffers that
+// hold compressed batches.
+func WriteNoisyLines(path string, n, size int, seed uint64) (int64, error) {
+	return writeLines(path, n, size, rand.New(rand.NewPCG(seed, seed)))
+}
+
+func writeLines(path string, n, size int, rng *rand.Rand) (int64, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return 0, err
@@ -135,7 +156,15 @@ func WriteLines(path string, n, size int) (int64, error) {
 	var buf bytes.Buffer
 	pad := strings.Repeat("x", max(size-90, 1))
 	var total int64
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/"
+	noise := []byte(pad)
 	for i := range n {
+		if rng != nil {
+			for j := range noise {
+				noise[j] = alphabet[rng.IntN(len(alphabet))]
+			}
+			pad = string(noise)
+		}
 		fmt.Fprintf(&buf, "2026-11-21T10:00:00.000000+00:00 app[web.1]: at=info id=%d method=GET path=/items pad=%s\n", i, pad)
 		if buf.Len() > 1<<20 || i == n-1 {
 			w, err := f.Write(buf.Bytes())
