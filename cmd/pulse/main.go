@@ -15,6 +15,7 @@ const usage = `pulse — log forwarding with crash-safe, capped disk buffers
 
 Usage:
   pulse agent [-config FILE] [-print-config]   run the agent (default config: stdin → ./pulse-data/out/local)
+  pulse sink -listen ADDR -dir DIR [flags]     receive batches over HTTP and write their events to files in DIR
   pulse validate -config FILE                  check a config file; prints ok or every error
   pulse version                                print the version
 `
@@ -31,6 +32,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "agent":
 		return runAgent(args[1:], stdin, stdout, stderr)
+	case "sink":
+		return runSink(args[1:], stderr)
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
