@@ -3,6 +3,7 @@ package outputs
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,8 @@ type httpNode struct {
 
 // httpNodeOptions is what a node needs of HTTPOptions.
 type httpNodeOptions struct {
+	path        string      // for a "host:port" endpoint
+	tls         *tls.Config // nil: plain HTTP for a "host:port" endpoint
 	contentType string
 	headers     map[string]string
 	timeout     time.Duration
@@ -38,14 +41,15 @@ type httpNodeOptions struct {
 }
 
 func newHTTPNode(endpoint string, opts httpNodeOptions) (*httpNode, error) {
-	uri, addr, tls, err := parseEndpoint(endpoint)
+	uri, addr, isTLS, err := parseEndpoint(endpoint, opts.path, opts.tls != nil)
 	if err != nil {
 		return nil, err
 	}
 	conns := &connSet{}
 	client := &fasthttp.HostClient{
 		Addr:               addr,
-		IsTLS:              tls,
+		IsTLS:              isTLS,
+		TLSConfig:          opts.tls, // nil: fasthttp's default, which verifies against the system roots
 		Name:               "pulse",
 		DialTimeout:        conns.dial,
 		MaxConns:           opts.maxConns,
@@ -159,14 +163,22 @@ func parseRetryAfter(v []byte, now time.Time) time.Duration {
 	return min(max(d, 0), maxRetryAfter)
 }
 
-// parseEndpoint accepts "host:port" (path "/") or "http(s)://host[:port]/path"
-// and returns the request URI, the address to dial and whether to use TLS.
-func parseEndpoint(endpoint string) (uri, addr string, tls bool, err error) {
+// parseEndpoint accepts "host:port" (then the request goes to path, over
+// TLS if useTLS) or "http(s)://host[:port]/path", and returns the request
+// URI, the address to dial and whether to use TLS.
+func parseEndpoint(endpoint, path string, useTLS bool) (uri, addr string, isTLS bool, err error) {
 	if !strings.Contains(endpoint, "://") {
 		if _, _, err := net.SplitHostPort(endpoint); err != nil {
 			return "", "", false, fmt.Errorf("endpoint %q: want host:port or a URL: %w", endpoint, err)
 		}
-		endpoint = "http://" + endpoint + "/"
+		scheme := "http://"
+		if useTLS {
+			scheme = "https://"
+		}
+		if !strings.HasPrefix(path, "/") {
+			path = "/" + path
+		}
+		endpoint = scheme + endpoint + path
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil {
@@ -179,7 +191,7 @@ func parseEndpoint(endpoint string) (uri, addr string, tls bool, err error) {
 			port = "80"
 		}
 	case "https":
-		tls = true
+		isTLS = true
 		if port == "" {
 			port = "443"
 		}
@@ -192,5 +204,5 @@ func parseEndpoint(endpoint string) (uri, addr string, tls bool, err error) {
 	if u.Path == "" {
 		u.Path = "/"
 	}
-	return u.String(), net.JoinHostPort(u.Hostname(), port), tls, nil
+	return u.String(), net.JoinHostPort(u.Hostname(), port), isTLS, nil
 }

@@ -31,28 +31,39 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestParseEndpoint(t *testing.T) {
 	for _, tc := range []struct {
-		in, uri, addr string
-		tls, bad      bool
+		in, path   string
+		useTLS     bool
+		uri, addr  string
+		isTLS, bad bool
 	}{
 		{in: "127.0.0.1:8080", uri: "http://127.0.0.1:8080/", addr: "127.0.0.1:8080"},
+		{in: "127.0.0.1:8080", path: "/v1/batch", uri: "http://127.0.0.1:8080/v1/batch", addr: "127.0.0.1:8080"},
+		{in: "127.0.0.1:8080", path: "v1/batch", uri: "http://127.0.0.1:8080/v1/batch", addr: "127.0.0.1:8080"},
+		{in: "127.0.0.1:8443", path: "/v1/batch", useTLS: true, uri: "https://127.0.0.1:8443/v1/batch", addr: "127.0.0.1:8443", isTLS: true},
 		{in: "http://example.com/v1/batch", uri: "http://example.com/v1/batch", addr: "example.com:80"},
-		{in: "https://example.com:8443", uri: "https://example.com:8443/", addr: "example.com:8443", tls: true},
-		{in: "https://example.com/x?k=v", uri: "https://example.com/x?k=v", addr: "example.com:443", tls: true},
+		// A URL keeps its own path and scheme.
+		{in: "http://example.com/in", path: "/v1/batch", useTLS: true, uri: "http://example.com/in", addr: "example.com:80"},
+		{in: "https://example.com:8443", uri: "https://example.com:8443/", addr: "example.com:8443", isTLS: true},
+		{in: "https://example.com/x?k=v", uri: "https://example.com/x?k=v", addr: "example.com:443", isTLS: true},
 		{in: "[::1]:9000", uri: "http://[::1]:9000/", addr: "[::1]:9000"},
 		{in: "example.com", bad: true},
 		{in: "ftp://example.com/", bad: true},
 		{in: "http:///path", bad: true},
 	} {
-		uri, addr, tls, err := parseEndpoint(tc.in)
+		path := tc.path
+		if path == "" {
+			path = "/"
+		}
+		uri, addr, isTLS, err := parseEndpoint(tc.in, path, tc.useTLS)
 		if tc.bad {
 			if err == nil {
 				t.Errorf("parseEndpoint(%q) accepted", tc.in)
 			}
 			continue
 		}
-		if err != nil || uri != tc.uri || addr != tc.addr || tls != tc.tls {
-			t.Errorf("parseEndpoint(%q) = %q, %q, %v, %v; want %q, %q, %v",
-				tc.in, uri, addr, tls, err, tc.uri, tc.addr, tc.tls)
+		if err != nil || uri != tc.uri || addr != tc.addr || isTLS != tc.isTLS {
+			t.Errorf("parseEndpoint(%q, %q, %v) = %q, %q, %v, %v; want %q, %q, %v",
+				tc.in, path, tc.useTLS, uri, addr, isTLS, err, tc.uri, tc.addr, tc.isTLS)
 		}
 	}
 }

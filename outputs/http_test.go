@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,20 @@ func newServer(t *testing.T, src *fakeSource, respond func(n int, w http.Respons
 }
 
 func ok(int, http.ResponseWriter) {}
+
+// httpCounters is HTTPStats without its nodes: comparable with ==.
+type httpCounters struct {
+	Batches, Events, Bytes, Retries, DeadBatches, DeadEvents, Failures int64
+	InFlight                                                           int
+}
+
+func counters(st HTTPStats) httpCounters {
+	return httpCounters{
+		Batches: st.Batches, Events: st.Events, Bytes: st.Bytes, Retries: st.Retries,
+		DeadBatches: st.DeadBatches, DeadEvents: st.DeadEvents, Failures: st.Failures,
+		InFlight: st.InFlight,
+	}
+}
 
 func newTestHTTP(t *testing.T, opts HTTPOptions) *HTTP {
 	t.Helper()
@@ -156,9 +171,14 @@ func TestHTTPDeliversEachBatchOnce(t *testing.T) {
 		events += int64(b.Events)
 		size += int64(len(b.Payload))
 	}
-	want := HTTPStats{Batches: 50, Events: events, Bytes: size}
-	if got := h.Stats(); got != want {
+	st := h.Stats()
+	want := httpCounters{Batches: 50, Events: events, Bytes: size}
+	if got := counters(st); got != want {
 		t.Errorf("stats %+v, want %+v", got, want)
+	}
+	wantNodes := []NodeStats{{Endpoint: srv.URL + "/ingest", Up: true, Batches: 50, Events: events}}
+	if !slices.Equal(st.Nodes, wantNodes) {
+		t.Errorf("nodes %+v, want %+v", st.Nodes, wantNodes)
 	}
 }
 
@@ -270,8 +290,8 @@ func TestHTTPDeadLetter(t *testing.T) {
 					t.Errorf("reason lacks %q:\n%s", want, reason)
 				}
 			}
-			want := HTTPStats{DeadBatches: 1, DeadEvents: 7, Failures: 1}
-			if st := h.Stats(); st != want {
+			want := httpCounters{DeadBatches: 1, DeadEvents: 7, Failures: 1}
+			if st := counters(h.Stats()); st != want {
 				t.Errorf("stats %+v, want %+v", st, want)
 			}
 		})
