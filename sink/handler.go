@@ -22,6 +22,9 @@ func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
 	s.inFlight.Add(1)
 	defer s.inFlight.Add(-1)
 	s.c.requests.Add(1)
+	if ctx.ConnRequestNum() == 1 {
+		s.conns.used(ctx.Conn())
+	}
 	if s.opts.Latency > 0 {
 		time.Sleep(s.opts.Latency)
 	}
@@ -36,8 +39,8 @@ func (s *Sink) handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("text/plain; charset=utf-8")
 		ctx.SetBodyString(s.Stats().String() + "\n")
 	default:
-		ctx.Response.Header.Set("Allow", "GET, HEAD, POST")
 		ctx.Error("sink: method not allowed\n", http.StatusMethodNotAllowed)
+		ctx.Response.Header.Set("Allow", "GET, HEAD, POST")
 	}
 }
 
@@ -70,8 +73,8 @@ func (s *Sink) post(ctx *fasthttp.RequestCtx) {
 	if !s.h.write(j) {
 		// Stopping: the writer may still hold j, so it is not pooled.
 		s.c.refused.Add(1)
-		ctx.Response.Header.Set("Retry-After", "1")
 		ctx.Error("sink: stopping; nothing written\n", http.StatusServiceUnavailable)
+		ctx.Response.Header.Set("Retry-After", "1")
 		return
 	}
 	s.c.batches.Add(1)
@@ -84,10 +87,10 @@ func (s *Sink) post(ctx *fasthttp.RequestCtx) {
 // refuse answers status on purpose, writing nothing.
 func (s *Sink) refuse(ctx *fasthttp.RequestCtx, status int, why string) {
 	s.c.refused.Add(1)
+	ctx.Error("sink: refused ("+why+")\n", status) // resets the headers: set them after
 	if retryAfter(status) {
 		ctx.Response.Header.Set("Retry-After", "1")
 	}
-	ctx.Error("sink: refused ("+why+")\n", status)
 }
 
 // bad answers a request that will never be accepted, with the reason.
@@ -105,6 +108,7 @@ func (s *Sink) bad(ctx *fasthttp.RequestCtx, err error) {
 // handleError answers requests fasthttp could not read: 413 for a body
 // over MaxBodyBytes (fasthttp would say 400), 400 for the rest.
 func (s *Sink) handleError(ctx *fasthttp.RequestCtx, err error) {
+	s.conns.used(ctx.Conn())
 	s.c.requests.Add(1)
 	s.c.rejected.Add(1)
 	var small *fasthttp.ErrSmallBuffer

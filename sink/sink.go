@@ -30,6 +30,7 @@ type Sink struct {
 	file   *outputs.File
 	srv    *fasthttp.Server
 	h      *handoff
+	conns  *conns
 	faults faults
 	c      counters
 	badLog rateLog
@@ -85,6 +86,7 @@ func New(opts Options) (*Sink, error) {
 		writerDone: make(chan struct{}),
 	}
 	s.h = newHandoff(s.writerDone)
+	s.conns = newConns()
 	s.srv = &fasthttp.Server{
 		Name:               "pulse-sink",
 		Handler:            s.handle,
@@ -94,6 +96,7 @@ func New(opts Options) (*Sink, error) {
 		WriteTimeout:       writeTimeout,
 		IdleTimeout:        idleTimeout,
 		CloseOnShutdown:    true,
+		ConnState:          s.conns.setState,
 		Logger:             fasthttpLogger{&rateLog{log: opts.Logger, every: logEvery}},
 	}
 	return s, nil
@@ -176,8 +179,22 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 // writer still writes, then stops the writer.
 func (s *Sink) shutdown(ln net.Listener, stopWriting context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
-	err := s.srv.ShutdownWithContext(ctx)
-	cancel()
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.srv.ShutdownWithContext(ctx) }()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	var err error
+wait:
+	for {
+		// Repeated: the server may not have closed its listener yet.
+		s.conns.closeFresh()
+		select {
+		case err = <-done:
+			break wait
+		case <-t.C:
+		}
+	}
 	// Serve may not have taken the listener yet, in which case the server
 	// had nothing to close: closing it here makes Serve return at once.
 	ln.Close()
