@@ -3,6 +3,8 @@ module pulse
 go 1.26.8
 
 require (
+	github.com/DataDog/sketches-go v1.4.7
+	github.com/axiomhq/hyperloglog v0.2.5
 	github.com/cenkalti/backoff/v4 v4.3.0
 	github.com/coreos/go-systemd/v22 v22.5.0
 	github.com/nsqio/go-diskqueue v1.1.1-0.20211017194114-cc41549f81d5
@@ -12,7 +14,10 @@ require (
 )
 
 require (
+	github.com/dgryski/go-metro v0.0.0-20180109044635-280f6062b5bc // indirect
+	github.com/kamstrup/intmap v0.5.1 // indirect
 	github.com/klauspost/compress v1.20.0 // indirect
 	github.com/molecule-man/go-brrr v1.0.1 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
+	google.golang.org/protobuf v1.32.0 // indirect
 )
