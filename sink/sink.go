@@ -160,8 +160,10 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 
 	select {
 	case <-ctx.Done():
-	case err = <-serveErr:
-		err = fmt.Errorf("sink: serve: %w", err)
+	case serr := <-serveErr:
+		if serr != nil {
+			err = fmt.Errorf("sink: serve: %w", serr)
+		}
 	case <-s.writerDone:
 	}
 	s.shutdown(ln, stopWriting)
