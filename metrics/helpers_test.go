@@ -66,3 +66,8 @@ func key(name string, kind Kind, dims ...string) Key {
 	SortDims(k.Dims)
 	return k
 }
+
+func nanValue() float64 {
+	zero := 0.0
+	return zero / zero
+}
