@@ -11,15 +11,15 @@ type Reason string
 
 // Reasons.
 const (
-	ReasonEmpty        Reason = "empty"         // nothing to parse
-	ReasonTruncated    Reason = "truncated"     // the input ends inside an element
-	ReasonBadPriority  Reason = "bad_priority"  // syslog <PRI> missing or out of range
-	ReasonBadVersion   Reason = "bad_version"   // syslog VERSION not 1-999
-	ReasonBadTimestamp Reason = "bad_timestamp" // a timestamp that does not parse or is out of range
-	ReasonBadHeader    Reason = "bad_header"    // a syslog header field is empty or has bytes it may not have
-	ReasonBadSD        Reason = "bad_structured_data"
-	ReasonBadLength    Reason = "bad_length" // an octet-count frame length that is not a number
-	ReasonTooLong      Reason = "too_long"   // a frame longer than allowed
+	ReasonEmpty        Reason = "empty"               // nothing to parse
+	ReasonTruncated    Reason = "truncated"           // the input ends inside an element
+	ReasonBadPriority  Reason = "bad_priority"        // syslog <PRI> missing or out of range
+	ReasonBadVersion   Reason = "bad_version"         // syslog VERSION not 1-999
+	ReasonBadTimestamp Reason = "bad_timestamp"       // a timestamp that does not parse or is out of range
+	ReasonBadHeader    Reason = "bad_header"          // a syslog header field is empty or has bytes it may not have
+	ReasonBadSD        Reason = "bad_structured_data" // RFC 5424 SD that is not [id name="value"...]
+	ReasonBadLength    Reason = "bad_length"          // an octet-count frame length that is not a number
+	ReasonTooLong      Reason = "too_long"            // a frame longer than allowed
 )
 
 // ReasonOther labels errors that are not an *Error of this package.

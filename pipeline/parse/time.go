@@ -26,8 +26,9 @@ func RFC3339(b []byte) (time.Time, bool) {
 //	2026-11-21T10:00:00+00:00 host heroku router - at=info ...       (a drain's syslog header, PRI and VERSION cut)
 //
 // In the second shape the syslog fields up to the NILVALUE MSGID
-// ("host APP PROCID - ", the hostname being literally "host" or a drain
-// token "d.<uuid>") are skipped too, so rest is the message. A timestamp at
+// ("host APP PROCID - " or "host APP - ", the hostname being literally
+// "host" or a drain token "d.<uuid>") are skipped too, so rest is the
+// message. A timestamp at
 // the very end of the line gives an empty rest.
 func LeadingTime(line []byte) (t time.Time, rest []byte, ok bool) {
 	t, n, ok := rfc3339Prefix(line)
@@ -44,29 +45,29 @@ func LeadingTime(line []byte) (t time.Time, rest []byte, ok bool) {
 	return t, skipDrainHeader(rest), true
 }
 
-// skipDrainHeader skips "HOST APP PROCID - " at the start of b when HOST is
-// Heroku's "host" or a drain token, and returns b unchanged otherwise.
+// skipDrainHeader skips "HOST APP [PROCID] - " at the start of b when HOST
+// is Heroku's "host" or a drain token, and returns b unchanged otherwise.
 func skipDrainHeader(b []byte) []byte {
 	host := field(b)
 	if !(string(host) == "host" || len(host) > 2 && host[0] == 'd' && host[1] == '.') {
 		return b
 	}
 	i := len(host) + 1
-	for range 2 { // APP, PROCID
+	for range 2 { // APP, then maybe PROCID
 		if i >= len(b) {
 			return b
 		}
 		f := field(b[i:])
-		if len(f) == 0 {
+		if len(f) == 0 || string(f) == "-" {
 			return b
 		}
 		i += len(f) + 1
-	}
-	if i+2 <= len(b) && b[i] == '-' && b[i+1] == ' ' {
-		return b[i+2:]
-	}
-	if i+1 == len(b) && b[i] == '-' {
-		return b[i+1:]
+		switch {
+		case i+2 <= len(b) && b[i] == '-' && b[i+1] == ' ':
+			return b[i+2:]
+		case i+1 == len(b) && b[i] == '-':
+			return b[i+1:]
+		}
 	}
 	return b
 }
