@@ -178,6 +178,8 @@ func TestHTTPFormats(t *testing.T) {
 			[]string{"Content-Type", protocol.ContentType, protocol.HeaderEvents, "3"}, events},
 		{"pulse zstd", FormatPulse, protocol.Path, protocol.Compress(nil, pulseBody(events...)),
 			[]string{"Content-Encoding", "zstd", protocol.HeaderStream, "events", protocol.HeaderBatchID, "b-1"}, events},
+		{"pulse zstd unlabelled", FormatPulse, protocol.Path, protocol.Compress(nil, pulseBody(events...)),
+			[]string{"Content-Type", protocol.ContentType}, events},
 		{"pulse gzip", FormatPulse, protocol.Path, gzipped(t, pulseBody(events...)),
 			[]string{"Content-Encoding", "gzip"}, events},
 		{"pulse empty record kept", FormatPulse, protocol.Path, pulseBody("x", "", "y"), nil, []string{"x", "", "y"}},
