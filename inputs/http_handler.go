@@ -163,6 +163,7 @@ func checkEventCount(header []byte, n int) *httpError {
 
 func (h *HTTP) putScratch(s *httpScratch) {
 	if s.reusable() {
+		clear(s.events) // drop references to this request's body
 		s.events = s.events[:0]
 		h.scratch.Put(s)
 	}
