@@ -51,30 +51,43 @@ func (s *benchSource) Ack(uint64) error {
 
 // BenchmarkHTTPLines sends 1 MiB batches of 240-byte lines to a local
 // fasthttp server that discards them.
-func BenchmarkHTTPLines(b *testing.B) {
+func BenchmarkHTTPLines(b *testing.B) { benchHTTP(b, 1, BalanceRoundRobin) }
+
+// BenchmarkHTTPLinesLeastLoaded2Nodes does the same over two such servers,
+// balanced least_loaded.
+func BenchmarkHTTPLinesLeastLoaded2Nodes(b *testing.B) { benchHTTP(b, 2, BalanceLeastLoaded) }
+
+func benchHTTP(b *testing.B, nodes int, balance string) {
 	const lineLen, batchBytes = 240, 1 << 20
 	line := append(bytes.Repeat([]byte("x"), lineLen-1), '\n')
 	lines := batchBytes / lineLen
 	payload := bytes.Repeat(line, lines)
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	var (
+		received  atomic.Int64 // body bytes the servers read
+		endpoints []string
+	)
+	for range nodes {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv := &fasthttp.Server{
+			Handler:            func(rc *fasthttp.RequestCtx) { received.Add(int64(len(rc.PostBody()))) },
+			MaxRequestBodySize: 2 * batchBytes,
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(ln) }()
+		defer func() {
+			srv.Shutdown()
+			<-served
+		}()
+		endpoints = append(endpoints, ln.Addr().String())
 	}
-	var received atomic.Int64 // body bytes the server read
-	srv := &fasthttp.Server{
-		Handler:            func(rc *fasthttp.RequestCtx) { received.Add(int64(len(rc.PostBody()))) },
-		MaxRequestBodySize: 2 * batchBytes,
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		srv.Shutdown()
-		<-served
-	}()
 
 	h, err := NewHTTP(HTTPOptions{
-		Endpoints:     []string{ln.Addr().String()},
+		Endpoints:     endpoints,
+		Balance:       balance,
 		ContentType:   "text/plain; charset=utf-8",
 		DeadLetterDir: b.TempDir(),
 		Logger:        slog.New(slog.DiscardHandler),
@@ -99,10 +112,16 @@ func BenchmarkHTTPLines(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N*lines)/elapsed.Seconds(), "events/s")
-	if st := h.Stats(); st.Batches != int64(b.N) || st.Failures != 0 {
+	st := h.Stats()
+	if st.Batches != int64(b.N) || st.Failures != 0 {
 		b.Fatalf("stats %+v after %d batches", st, b.N)
 	}
+	for _, ns := range st.Nodes {
+		if b.N >= 10*nodes && ns.Batches == 0 {
+			b.Errorf("node %s got no batch of %d", ns.Endpoint, b.N)
+		}
+	}
 	if got, want := received.Load(), int64(b.N*len(payload)); got != want {
-		b.Fatalf("server read %d body bytes, want %d", got, want)
+		b.Fatalf("servers read %d body bytes, want %d", got, want)
 	}
 }

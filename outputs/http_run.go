@@ -216,18 +216,14 @@ func (r *runLoop) finish(res result) error {
 	}
 	switch {
 	case res.finished:
-		r.done()
+		r.held-- // send counted it out of h.inFlight
 	case res.outcome == outcomeAbandoned:
-		r.done() // left in src for the next Run
+		r.held-- // left in src for the next Run
+		h.inFlight.Add(-1)
 	default:
 		r.pending = slices.Insert(r.pending, 0, res.d)
 	}
 	return res.fatal
-}
-
-func (r *runLoop) done() {
-	r.held--
-	r.h.inFlight.Add(-1)
 }
 
 // drain waits for the attempts in flight after the loop ended, keeping the

@@ -20,8 +20,8 @@ func (h *HTTP) send(ctx context.Context, src Source, d *delivery, m *member, tri
 		h.batches.Add(1)
 		h.events.Add(int64(d.b.Events))
 		h.bytes.Add(int64(len(d.b.Payload)))
-		res.outcome, res.finished = outcomeDelivered, true
-		res.fatal = h.ack(src, d.b)
+		res.outcome = outcomeDelivered
+		res.finished, res.fatal = h.finish(src, d.b)
 		return res
 	}
 	if ctx.Err() != nil {
@@ -53,9 +53,15 @@ func (h *HTTP) send(ctx context.Context, src Source, d *delivery, m *member, tri
 		sleep(ctx, d.bo.NextBackOff())
 		return res
 	}
-	res.finished = true
-	res.fatal = h.ack(src, d.b)
+	res.finished, res.fatal = h.finish(src, d.b)
 	return res
+}
+
+// finish acknowledges a batch done with. It leaves the in-flight count
+// first, so that whoever sees the acknowledgement sees the count without it.
+func (h *HTTP) finish(src Source, b Batch) (finished bool, err error) {
+	h.inFlight.Add(-1)
+	return true, h.ack(src, b)
 }
 
 // setAside writes a rejected batch to the dead-letter directory.
