@@ -138,7 +138,8 @@ func gzipped(t testing.TB, p []byte) []byte {
 }
 
 // laterCommitter is an Emit that records batches and commits each one from
-// a goroutine of its own, after Emit has returned: a 200 must wait for it.
+// a goroutine of its own, usually after Emit has returned: a 200 must wait
+// for it (TestHTTPAnswersOnlyAfterCommit holds a Commit back for certain).
 type laterCommitter struct {
 	rec recorder
 	wg  sync.WaitGroup
@@ -155,10 +156,7 @@ func (c *laterCommitter) emit(ctx context.Context, b *Batch) error {
 		return err
 	}
 	commit := b.Commit
-	c.wg.Go(func() {
-		time.Sleep(time.Millisecond) // let Emit return first; not a wait for a condition
-		commit()
-	})
+	c.wg.Go(commit)
 	return nil
 }
 
