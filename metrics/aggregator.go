@@ -56,7 +56,7 @@ type Aggregator struct {
 	now   func() time.Time
 
 	mu      sync.Mutex
-	keys    map[uint64]*aggKey // interned keys by hash, chained on collision
+	keys    map[uint64]*aggKey // interned keys by Key.Hash, chained on collision
 	nkeys   int
 	windows map[int64]*aggWindow // windows with pending fragments, by start
 	swept   int64                // current window at the last key sweep
