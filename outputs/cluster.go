@@ -240,9 +240,6 @@ func (c *cluster) stats() []NodeStats {
 	return s
 }
 
-// size is the number of nodes.
-func (c *cluster) size() int { return len(c.members) }
-
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
 		return a

@@ -16,10 +16,14 @@ type HTTPOptions struct {
 	// Endpoints are the nodes of one cluster of similar nodes: "host:port"
 	// (scheme from TLS, path from Path) or "http(s)://host[:port]/path".
 	// At least one, no two alike.
-	Endpoints     []string
-	Balance       string            // BalanceRoundRobin (default), BalanceLeastLoaded or BalanceHash
-	Path          string            // request path for "host:port" endpoints; default "/"
-	TLS           *tls.Config       // nil: "host:port" endpoints are plain HTTP, https:// ones use a default config
+	Endpoints []string
+	Balance   string // BalanceRoundRobin (default), BalanceLeastLoaded or BalanceHash
+	Path      string // request path for "host:port" endpoints; default "/"
+	// TLS is the client configuration for https. Set, "host:port"
+	// endpoints are reached over https; nil, they are plain HTTP. A URL
+	// endpoint keeps its own scheme: an https:// one with TLS nil verifies
+	// against the system roots.
+	TLS           *tls.Config
 	ContentType   string            // e.g. "application/x-ndjson"; default "application/octet-stream"
 	Headers       map[string]string // extra request headers, may be nil
 	Timeout       time.Duration     // per request, on each node; default 10s

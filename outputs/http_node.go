@@ -175,9 +175,6 @@ func parseEndpoint(endpoint, path string, useTLS bool) (uri, addr string, isTLS 
 		if useTLS {
 			scheme = "https://"
 		}
-		if !strings.HasPrefix(path, "/") {
-			path = "/" + path
-		}
 		endpoint = scheme + endpoint + path
 	}
 	u, err := url.Parse(endpoint)

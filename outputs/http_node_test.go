@@ -38,7 +38,6 @@ func TestParseEndpoint(t *testing.T) {
 	}{
 		{in: "127.0.0.1:8080", uri: "http://127.0.0.1:8080/", addr: "127.0.0.1:8080"},
 		{in: "127.0.0.1:8080", path: "/v1/batch", uri: "http://127.0.0.1:8080/v1/batch", addr: "127.0.0.1:8080"},
-		{in: "127.0.0.1:8080", path: "v1/batch", uri: "http://127.0.0.1:8080/v1/batch", addr: "127.0.0.1:8080"},
 		{in: "127.0.0.1:8443", path: "/v1/batch", useTLS: true, uri: "https://127.0.0.1:8443/v1/batch", addr: "127.0.0.1:8443", isTLS: true},
 		{in: "http://example.com/v1/batch", uri: "http://example.com/v1/batch", addr: "example.com:80"},
 		// A URL keeps its own path and scheme.

@@ -38,7 +38,11 @@ type taken struct {
 // runLoop is the state of one Run. Its loop goroutine (Run's own) is the
 // only one that touches pending, held and sending, and the only caller of
 // the cluster's pick and done; attempts and the source reader are
-// goroutines it starts, hears from over channels, and waits for.
+// goroutines it starts, hears from over channels, and waits for. One loop
+// rather than workers sharing a locked cluster, as in go-diskqueue's
+// ioLoop: batches waiting for a node keep their order in one queue, a
+// single timer stands for every probe, and each decision (read? send where?
+// eject?) is made on a picture no other goroutine changes meanwhile.
 type runLoop struct {
 	h   *HTTP
 	src Source

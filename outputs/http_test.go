@@ -402,7 +402,9 @@ func TestHTTPCancelAbortsHangingRequest(t *testing.T) {
 	}
 }
 
-func TestHTTPMaxInFlight(t *testing.T) {
+// MaxInFlight is per node: with one node, it is the output's window. See
+// TestHTTPMaxInFlightPerNode for two.
+func TestHTTPMaxInFlightOneNode(t *testing.T) {
 	const maxInFlight, total = 3, 12
 	var active, peak atomic.Int64
 	gate := make(chan struct{})
@@ -443,6 +445,9 @@ func TestNewHTTPRejectsBadOptions(t *testing.T) {
 		{"no dead-letter dir", HTTPOptions{Endpoints: []string{"127.0.0.1:1"}}},
 		{"bad scheme", HTTPOptions{Endpoints: []string{"ftp://127.0.0.1:1/"}, DeadLetterDir: dir}},
 		{"no port", HTTPOptions{Endpoints: []string{"localhost"}, DeadLetterDir: dir}},
+		{"unknown balance", HTTPOptions{Endpoints: []string{"127.0.0.1:1"}, Balance: "random", DeadLetterDir: dir}},
+		{"endpoint twice", HTTPOptions{Endpoints: []string{"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:1"}, DeadLetterDir: dir}},
+		{"relative path", HTTPOptions{Endpoints: []string{"127.0.0.1:1"}, Path: "v1/batch", DeadLetterDir: dir}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := NewHTTP(tc.opts); err == nil {
