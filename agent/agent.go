@@ -21,6 +21,7 @@ import (
 	"pulse/inputs"
 	"pulse/outputs"
 	"pulse/pipeline"
+	"pulse/protocol"
 )
 
 // input is what the agent needs of an input.
@@ -101,14 +102,18 @@ func (a *Agent) build(opts Options) error {
 			return fmt.Errorf("output %s: %w", oc.Name, err)
 		}
 		a.outs = append(a.outs, out)
-		pouts = append(pouts, pipeline.OutputOptions{
+		po := pipeline.OutputOptions{
 			Name:      oc.Name,
 			Encoding:  enc,
 			MaxEvents: oc.Batch.MaxEvents,
 			MaxBytes:  int(oc.Batch.MaxBytes),
 			MaxWait:   oc.Batch.MaxWait.D(),
 			Sink:      q,
-		})
+		}
+		if oc.Balance == config.BalanceHash {
+			po.Buckets, po.HashField = oc.HashBuckets, oc.HashField
+		}
+		pouts = append(pouts, po)
 	}
 	var inCancel context.CancelFunc
 	a.inCtx, inCancel = context.WithCancel(context.Background())
@@ -133,9 +138,28 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 	log := a.log
 	switch oc.Type {
 	case config.OutputHTTP:
+		tlsConf, err := clientTLS(oc.TLS)
+		if err != nil {
+			return nil, err
+		}
+		headers := map[string]string{}
+		path := "/"
+		if enc == pipeline.Pulse {
+			path = protocol.Path
+			headers["Content-Encoding"] = protocol.EncodingZstd
+			headers[protocol.HeaderStream] = oc.Stream
+			headers[protocol.HeaderAgent] = a.cfg.ID
+		}
+		if oc.AuthToken != "" {
+			headers["Authorization"] = "Bearer " + oc.AuthToken
+		}
 		h, err := outputs.NewHTTP(outputs.HTTPOptions{
 			Name:          oc.Name,
 			Endpoints:     oc.Endpoints,
+			Path:          path,
+			Balance:       oc.Balance,
+			TLS:           tlsConf,
+			Headers:       headers,
 			ContentType:   enc.ContentType(),
 			Timeout:       oc.Timeout.D(),
 			MaxInFlight:   oc.MaxInFlight,
@@ -186,6 +210,26 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 		}
 		a.fileIns = append(a.fileIns, f)
 		return f, nil
+	case config.InputHTTP:
+		var cert, key string
+		if ic.TLS != nil {
+			cert, key = ic.TLS.CertFile, ic.TLS.KeyFile
+		}
+		h, err := inputs.NewHTTP(inputs.HTTPOptions{
+			Name:          ic.Name,
+			Listen:        ic.Listen,
+			Format:        ic.Format,
+			MaxBodyBytes:  int64(ic.MaxBodyBytes),
+			AuthToken:     ic.AuthToken,
+			TLSCertFile:   cert,
+			TLSKeyFile:    key,
+			PushBackAfter: ic.PushBackAfter.D(),
+			Logger:        log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return h, nil
 	case config.InputStdin:
 		return inputs.NewStdin(inputs.StdinOptions{Name: ic.Name, Reader: stdin, MaxLineBytes: int(ic.MaxLineBytes), Logger: log}), nil
 	}

@@ -17,7 +17,7 @@ func TestChainBackpressure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end chain test; run without -short")
 	}
-	const lines = 300_000 // noisy 240-byte lines: ~70 MB, more than three 16 MiB buffers hold compressed
+	const lines = 700_000 // noisy 240-byte lines: ~170 MB, far more than three 16 MiB buffers hold compressed
 	root := t.TempDir()
 	logFile := filepath.Join(root, "app.log")
 	size, err := testenv.WriteNoisyLines(logFile, lines, 240, 7)
@@ -55,6 +55,7 @@ func TestChainBackpressure(t *testing.T) {
 	checkpoint := filepath.Join(agentA.Dir, "checkpoints", "app.json")
 	var off int64
 	stable := 0
+	lastLog := time.Now()
 	testenv.WaitFor(t, 2*time.Minute, "A stops reading with every buffer full", func() bool {
 		for _, a := range []*testenv.Node{agentA, agentB, agentC} {
 			mustRun(t, a.Process)
@@ -66,6 +67,11 @@ func TestChainBackpressure(t *testing.T) {
 			}
 		}
 		now := checkpointOffset(t, checkpoint)
+		if time.Since(lastLog) > 10*time.Second {
+			lastLog = time.Now()
+			t.Logf("A's checkpoint %d of %d; buffers A %d, B %d, C %d", now, size,
+				dirSize(filepath.Join(agentA.Dir, "buffers", "next")), dirSize(filepath.Join(agentB.Dir, "buffers", "next")), dirSize(filepath.Join(agentC.Dir, "buffers", "next")))
+		}
 		if now == off {
 			stable++
 		} else {

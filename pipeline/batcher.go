@@ -42,12 +42,13 @@ type OutputStats struct {
 // commit counts the outputs still holding part of an input batch; the
 // input's Commit runs when the count reaches zero.
 type commit struct {
-	refs atomic.Int32
-	fn   func()
+	refs   atomic.Int32
+	failed atomic.Bool // some output never got the batch: never commit it
+	fn     func()
 }
 
 func (c *commit) release() {
-	if c.refs.Add(-1) == 0 && c.fn != nil {
+	if c.refs.Add(-1) == 0 && c.fn != nil && !c.failed.Load() {
 		c.fn()
 	}
 }

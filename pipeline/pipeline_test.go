@@ -111,6 +111,34 @@ func TestCommitOnlyWhenEveryOutputStored(t *testing.T) {
 	}
 }
 
+// An output that fails to take a batch keeps it from being committed, even
+// when the other outputs store it.
+func TestPartialEmitNeverCommits(t *testing.T) {
+	good, full := &memSink{}, &memSink{}
+	full.blocked.Store(true)
+	r, _ := NewRouter("h", []OutputOptions{
+		{Name: "good", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: good},
+		{Name: "full", Encoding: Lines, MaxEvents: 1, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: full},
+	})
+	var committed atomic.Bool
+	in := batchOf("a", "b")
+	in.Commit = func() { committed.Store(true) }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := r.Emit(ctx, in); err == nil {
+		t.Fatal("Emit should fail when an output is full and ctx is done")
+	}
+	if err := r.Flush(context.Background()); err == nil {
+		t.Fatal("flush of the full output should fail")
+	}
+	if got, _ := good.all(); got != "a\nb\n" {
+		t.Fatalf("good output got %q", got)
+	}
+	if committed.Load() {
+		t.Fatal("committed although output full never stored the batch")
+	}
+}
+
 func TestFailedFlushKeepsBatch(t *testing.T) {
 	sink := &memSink{}
 	sink.blocked.Store(true)

@@ -48,6 +48,9 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 	defer c.release()
 	for _, bt := range r.batchers {
 		if err := bt.add(ctx, b, c); err != nil {
+			// Outputs that took the events may still store them, but the
+			// input must not move past them: it will read them again.
+			c.failed.Store(true)
 			return fmt.Errorf("output %s: %w", bt.opts.Name, err)
 		}
 	}

@@ -103,3 +103,17 @@ func BenchmarkWriterAppend(b *testing.B) {
 		buf = w.Bytes()
 	}
 }
+
+func TestDecompressGrowsForHighRatios(t *testing.T) {
+	body := make([]byte, 10<<20) // zeros: a ratio in the thousands
+	z := Compress(nil, body)
+	out, err := Decompress(nil, z, 16<<20)
+	if err != nil || len(out) != len(body) {
+		t.Fatalf("len %d err %v", len(out), err)
+	}
+	prefix := []byte("keep")
+	out, err = Decompress(prefix, Compress(nil, []byte("tail")), 100)
+	if err != nil || string(out) != "keeptail" {
+		t.Fatalf("append: %q %v", out, err)
+	}
+}

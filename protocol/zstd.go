@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/klauspost/compress/zstd"
@@ -10,7 +11,7 @@ import (
 // to build: one of each per process.
 var (
 	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30))
+	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(1<<30), zstd.WithDecodeAllCapLimit(true))
 )
 
 // Compress appends the zstd compression of src to dst.
@@ -19,14 +20,27 @@ func Compress(dst, src []byte) []byte {
 }
 
 // Decompress appends the decompression of src to dst, refusing output
-// larger than max bytes (a zip bomb guard). Errors wrap ErrBadBatch.
+// larger than max bytes (a zip bomb guard: memory stays bounded by max).
+// Errors wrap ErrBadBatch.
 func Decompress(dst, src []byte, max int) ([]byte, error) {
-	out, err := decoder.DecodeAll(src, dst)
-	if err != nil {
-		return dst, fmt.Errorf("%w: zstd: %v", ErrBadBatch, err)
+	// The decoder stops at cap(dst). Start from a room a typical ratio
+	// fills, and grow it (re-decoding) only for bodies that compress better.
+	room := min(max+1, 8*len(src)+64<<10)
+	for {
+		buf := dst
+		if cap(buf)-len(buf) < room {
+			buf = append(make([]byte, 0, len(dst)+room), dst...)
+		}
+		out, err := decoder.DecodeAll(src, buf[:len(dst):len(dst)+room])
+		switch {
+		case errors.Is(err, zstd.ErrDecoderSizeExceeded) && room <= max:
+			room = min(max+1, room*4)
+			continue
+		case errors.Is(err, zstd.ErrDecoderSizeExceeded) || err == nil && len(out)-len(dst) > max:
+			return dst, fmt.Errorf("%w: decompressed body exceeds %d bytes", ErrBadBatch, max)
+		case err != nil:
+			return dst, fmt.Errorf("%w: zstd: %v", ErrBadBatch, err)
+		}
+		return out, nil
 	}
-	if len(out)-len(dst) > max {
-		return dst, fmt.Errorf("%w: decompressed body exceeds %d bytes", ErrBadBatch, max)
-	}
-	return out, nil
 }

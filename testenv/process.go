@@ -31,6 +31,9 @@ type Process struct {
 // of the test if still running.
 func Start(t testing.TB, dir, name, bin string, args ...string) *Process {
 	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	p := &Process{t: t, Name: name, Args: append([]string{bin}, args...), LogPath: filepath.Join(dir, name+".log")}
 	p.start()
 	t.Cleanup(func() { p.Kill() })
