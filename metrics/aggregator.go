@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"cmp"
 	"log/slog"
 	"os"
 	"slices"
@@ -216,7 +215,8 @@ func (k *aggKey) unpend(f *Fragment) {
 // now), oldest window first, each with the agent's name and a new id. A
 // window that receives late events after its flush yields a further
 // fragment, with a new id, holding only the late part: mergers add it in.
-// The caller owns the fragments.
+// The caller owns the fragments but must not modify their Key, which is
+// shared with the aggregator.
 func (a *Aggregator) Flush(now time.Time) []*Fragment {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -306,15 +306,4 @@ func (a *Aggregator) Stats() AggStats {
 		s.Pending += len(w.frags)
 	}
 	return s
-}
-
-// byWindowThenKey orders fragments for deterministic output and tests.
-func byWindowThenKey(a, b *Fragment) int {
-	if c := a.Start.Compare(b.Start); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Len, b.Len); c != 0 {
-		return c
-	}
-	return a.Key.Compare(b.Key)
 }

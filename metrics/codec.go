@@ -16,7 +16,8 @@ const FragmentVersion = 1
 var ErrBadFragment = errors.New("bad fragment")
 
 // AppendFragment appends the binary form of f to dst: one record of the
-// fragments stream.
+// fragments stream. It reorganizes f's sketches internally (sorting
+// buffers), so it must not run concurrently with other use of f.
 //
 //	byte    version (1)
 //	byte    kind

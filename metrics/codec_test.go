@@ -233,3 +233,25 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		}
 	}
 }
+
+func TestFragmentRoundTripDenseHLL(t *testing.T) {
+	f := newFragment(key("users", Unique), WindowAt(t0, time.Minute))
+	for i := range 30000 {
+		f.observe(1, t0, []byte(fmt.Sprint("user-", i)))
+	}
+	f.Agent, f.ID = "a", 1
+	b := AppendFragment(nil, f)
+	if len(b) < 1<<hllPrecision {
+		t.Fatalf("%d bytes: expected a dense sketch", len(b))
+	}
+	got, err := DecodeFragment(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sameFragment(f, got); err != nil {
+		t.Fatal(err)
+	}
+	if e := got.HLL.Estimate(); e < 29000 || e > 31000 {
+		t.Fatalf("estimate %d of 30000", e)
+	}
+}

@@ -33,6 +33,11 @@ type Fragment struct {
 	ID    uint64 // unique per agent, across restarts
 }
 
+// String identifies the fragment for logs: key, window, agent and id.
+func (f *Fragment) String() string {
+	return fmt.Sprintf("%s@%s from %s/%d", f.Key, f.Window, f.Agent, f.ID)
+}
+
 // newFragment returns an empty accumulator for k in w, with the sketch its
 // kind needs.
 func newFragment(k Key, w Window) *Fragment {

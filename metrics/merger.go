@@ -183,8 +183,9 @@ func (w *mWindow) remove(e *mEntry, h uint64) {
 	w.n--
 }
 
-// Snapshots returns snapshots of the entries changed since the last call,
-// or of all entries if all is set, ordered by window then key. Windows that
+// Snapshots returns snapshots of the key and window pairs changed since
+// the last call (not of every key of a changed window), or of all pairs if
+// all is set, ordered by window then key. Windows that
 // ended FinalizeAfter or more before now are returned whole, marked Final,
 // and dropped: fragments for them are too late from then on.
 func (m *Merger) Snapshots(now time.Time, all bool) []Snapshot {

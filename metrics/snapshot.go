@@ -29,7 +29,9 @@ type Snapshot struct {
 	Min         float64
 	Max         float64
 	Stddev      float64 // population standard deviation, from the sum of squares
-	// Quantiles from the DDSketch (relative accuracy 0.01), for measures.
+	// Quantiles from the DDSketch, for measures: Pq is within 1% (relative)
+	// of the q-th lower quantile, the value at rank floor(q*(Count-1)) of
+	// the sorted values.
 	P50, P90, P95, P99 float64
 	// Unique is the HyperLogLog estimate of distinct raw values, for unique keys.
 	Unique uint64
