@@ -126,11 +126,13 @@ func NewAggregator(opts AggOptions) *Aggregator {
 	}
 }
 
-// Observe adds one observation of key: value (ignored for the count of a
-// Unique key, whose distinct values are raw) at eventTime, which picks the
-// window. An event more than LateWindows windows before the current one is
-// dropped and counted; one from beyond the next window is counted and
-// moved into the current one. Observe sorts key.Dims in place if they are
+// Observe adds one observation of key: value at eventTime, which picks the
+// window. Every kind counts value into count, sum, sum of squares, min and
+// max; a Measure also into its sketch, a Sample keeps the value with the
+// latest event time, and a Unique counts raw as one distinct value. An
+// event more than LateWindows windows before the current one is dropped
+// and counted; one from beyond the next window is counted and taken as
+// happening now, in the current window. Observe sorts key.Dims in place if they are
 // not sorted, copies key only the first time it sees it, and does not
 // retain raw. For a key already seen it does not allocate (sketch stores
 // grow now and then).
@@ -143,7 +145,8 @@ func (a *Aggregator) Observe(key Key, value float64, eventTime time.Time, raw []
 	}
 	SortDims(key.Dims)
 	h := key.Hash()
-	cur := a.now().Truncate(a.win)
+	now := a.now()
+	cur := now.Truncate(a.win)
 	w := a.win.Nanoseconds()
 
 	a.mu.Lock()
@@ -156,7 +159,7 @@ func (a *Aggregator) Observe(key Key, value float64, eventTime time.Time, raw []
 	if eventTime.Before(cur.Add(2 * a.win)) {
 		start = eventTime.Truncate(a.win).UnixNano()
 	} else {
-		start = cur.UnixNano()
+		start, eventTime = cur.UnixNano(), now
 		a.stats.Clamped++
 	}
 	k := a.intern(key, h)
