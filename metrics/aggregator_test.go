@@ -151,6 +151,15 @@ func TestAggregatorClampAndInvalid(t *testing.T) {
 	if len(got) != 2 || !got[0].Start.Equal(t0) || got[0].Count != 2 || got[1].Count != 1 {
 		t.Fatalf("fragments %v", got)
 	}
+	// A clamped sample counts as happening now: a clock gone wild on one
+	// host cannot pin a window's last value.
+	s := key("mem", Sample)
+	a.Observe(s, 5, t0.Add(24*time.Hour), nil)
+	a.Observe(s, 6, t0.Add(500*time.Millisecond), nil)
+	got = a.FlushAll()
+	if len(got) != 1 || got[0].Last != 5 || !got[0].LastTime.Equal(t0.Add(time.Second)) {
+		t.Fatalf("clamped sample: %v", got)
+	}
 }
 
 func TestAggregatorSortsDimsAndInterns(t *testing.T) {
