@@ -39,7 +39,7 @@ type httpEmitter struct {
 	msg     []byte          // a logplex message being framed
 	events  int             // in the batch being built
 	started time.Time       // when the batch being built got its first event
-	seq     uint64          // batches sent
+	seq     uint64          // the batch being built or sent, from 1; the same on every attempt
 	frameID [16]byte        // Logplex-Frame-Id scratch
 	stats   struct{ requests, retries int64 }
 }
@@ -70,6 +70,7 @@ func newHTTPEmitter(opts Options) (*httpEmitter, error) {
 		bo:       bo,
 	}
 	e.pw.Reset(nil)
+	e.seq = 1
 	return e, nil
 }
 
@@ -121,7 +122,6 @@ func (e *httpEmitter) counts() (int64, int64) { return e.stats.requests, e.stats
 // 5xx answers with backoff (waiting at least what Retry-After asks), for
 // at most e.timeout.
 func (e *httpEmitter) send(ctx context.Context) error {
-	e.seq++
 	body := e.body
 	if e.format == FormatPulse {
 		e.zbody = protocol.Compress(e.zbody[:0], e.pw.Bytes())
@@ -157,6 +157,7 @@ func (e *httpEmitter) send(ctx context.Context) error {
 	e.body = e.body[:0]
 	e.pw.Reset(e.pw.Bytes())
 	e.events = 0
+	e.seq++
 	return nil
 }
 

@@ -307,3 +307,46 @@ func TestHTTPConnectionRefusedThenUp(t *testing.T) {
 		t.Fatalf("%d retries; log:\n%s", st.Retries, logs.String())
 	}
 }
+
+// Cancelled while a batch is being retried, Run still delivers it, under
+// the same batch id, and returns nil.
+func TestHTTPCancelFlushes(t *testing.T) {
+	r, srv := newReceiver(t, FormatPulse)
+	r.failFirst = 2
+	var batchIDs sync.Map
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		batchIDs.Store(req.Header.Get(protocol.HeaderBatchID), true)
+		r.ServeHTTP(w, req)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		st  Stats
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := Run(ctx, Options{Count: 1_000_000, Rate: 2000, Batch: 50, Out: srv.URL, Format: FormatPulse, Timeout: 30 * time.Second}, nil)
+		done <- result{st, err}
+	}()
+	waitFor(t, 10*time.Second, "the first request", func() bool { return r.requests.Load() >= 1 })
+	cancel()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	if res.st.Events != 50 {
+		t.Fatalf("%d events generated, want the one batch of 50", res.st.Events)
+	}
+	r.ids.check(t, 50)
+	n := 0
+	batchIDs.Range(func(k, v any) bool { n++; return k == "1" })
+	if n != 1 || r.requests.Load() != 3 {
+		t.Fatalf("%d batch ids over %d requests, want 1 over 3", n, r.requests.Load())
+	}
+}

@@ -20,8 +20,12 @@ type progress struct {
 	drawn    bool      // a bar is on the terminal's current line
 }
 
-func newProgress(w io.Writer, count int64, duration time.Duration, now time.Time) *progress {
-	return &progress{w: w, tty: isTerminal(w), count: count, duration: duration, start: now, next: now}
+func newProgress(w io.Writer, tty bool, count int64, duration time.Duration, now time.Time) *progress {
+	p := &progress{w: w, tty: tty, count: count, duration: duration, start: now, next: now}
+	if !p.tty {
+		p.next = now.Add(time.Second) // a line saying "0 events" says nothing
+	}
+	return p
 }
 
 // isTerminal reports whether w is a character device such as a terminal.
@@ -73,7 +77,11 @@ func (p *progress) finish(s Stats) {
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
-	fmt.Fprintf(p.w, "generated %d events in %v (%.0f events/s)\n", s.Events, s.Elapsed.Round(time.Millisecond), perSecond(s.Events, s.Elapsed))
+	el := s.Elapsed.Round(time.Millisecond)
+	if s.Elapsed < 10*time.Millisecond {
+		el = s.Elapsed.Round(time.Microsecond)
+	}
+	fmt.Fprintf(p.w, "generated %d events in %v (%.0f events/s)\n", s.Events, el, perSecond(s.Events, s.Elapsed))
 }
 
 func perSecond(n int64, d time.Duration) float64 {

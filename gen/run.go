@@ -49,7 +49,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Stats, error) {
 		deadline = start.Add(opts.Duration)
 	}
 	pace := newPacer(opts.Rate, start)
-	pr := newProgress(progress, opts.Count, opts.Duration, start)
+	pr := newProgress(progress, isTerminal(progress), opts.Count, opts.Duration, start)
 	line := make([]byte, 0, 1024)
 
 	runErr := func() error {
@@ -83,11 +83,11 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Stats, error) {
 			for range n {
 				var p parts
 				line, p = g.next(line[:0])
+				st.Events++
+				st.Bytes += int64(len(line))
 				if err := em.emit(ctx, line, p); err != nil {
 					return err
 				}
-				st.Events++
-				st.Bytes += int64(len(line))
 			}
 		}
 		return nil

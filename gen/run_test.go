@@ -188,12 +188,12 @@ func TestOptionErrors(t *testing.T) {
 
 func TestProgressOnAPipe(t *testing.T) {
 	var out bytes.Buffer
-	p := newProgress(&out, 100, 0, time.Unix(0, 0))
+	p := newProgress(&out, false, 100, 0, time.Unix(0, 0))
 	p.update(time.Unix(0, 0), 0)
 	p.update(time.Unix(0, 500e6), 50) // within the second: nothing
 	p.update(time.Unix(1, 0), 100)
 	p.finish(Stats{Events: 100, Elapsed: 2 * time.Second})
-	want := "gen: 0 events, 0 events/s, 0s\ngen: 100 events, 100 events/s, 1s\ngenerated 100 events in 2s (50 events/s)\n"
+	want := "gen: 100 events, 100 events/s, 1s\ngenerated 100 events in 2s (50 events/s)\n"
 	if out.String() != want {
 		t.Fatalf("progress:\n%q\nwant\n%q", out.String(), want)
 	}
@@ -201,8 +201,7 @@ func TestProgressOnAPipe(t *testing.T) {
 
 func TestProgressOnATerminal(t *testing.T) {
 	var out bytes.Buffer
-	p := newProgress(&out, 0, 10*time.Second, time.Unix(0, 0))
-	p.tty = true
+	p := newProgress(&out, true, 0, 10*time.Second, time.Unix(0, 0))
 	p.update(time.Unix(0, 0), 0)
 	p.update(time.Unix(0, 100e6), 10) // within 200ms: nothing
 	p.update(time.Unix(5, 0), 500)
