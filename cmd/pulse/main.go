@@ -16,6 +16,8 @@ const usage = `pulse — log forwarding with crash-safe, capped disk buffers
 Usage:
   pulse agent [-config FILE] [-print-config]   run the agent (default config: stdin → ./pulse-data/out/local)
   pulse sink -listen ADDR -dir DIR [flags]     receive batches over HTTP and write their events to files in DIR
+  pulse gen (-count N | -duration D) [flags]   generate realistic log lines (Heroku router, runtime metrics, l2met)
+  pulse lsevents [-watch] [DIR ...]            show event files and buffers: counts, bytes, times, rates
   pulse validate -config FILE                  check a config file; prints ok or every error
   pulse version                                print the version
 `
@@ -36,6 +38,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runSink(args[1:], stderr)
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
+	case "gen":
+		return runGen(args[1:], stdout, stderr)
+	case "lsevents":
+		return runLsevents(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "pulse", versionString())
 		return 0
