@@ -18,6 +18,33 @@ type Config struct {
 	Log             Log      `yaml:"log"`
 	Inputs          []Input  `yaml:"inputs"`
 	Outputs         []Output `yaml:"outputs"`
+	Metrics         *Metrics `yaml:"metrics,omitempty"` // agent: events → fragments
+	Merge           *Merge   `yaml:"merge,omitempty"`   // merger: fragments → snapshots
+}
+
+// Metrics configures the agent's roll-up of events into fragments, sent on
+// the fragments stream.
+type Metrics struct {
+	Window      Duration `yaml:"window"`       // aligned to the wall clock
+	LateWindows int      `yaml:"late_windows"` // past windows still accepted
+	L2met       bool     `yaml:"l2met"`        // count#, measure#, sample#, unique# keys become metrics
+	Rules       []Rule   `yaml:"rules,omitempty"`
+}
+
+// Rule derives a metric from events whose fields match.
+type Rule struct {
+	Name    string            `yaml:"name"`
+	Match   map[string]string `yaml:"match,omitempty"` // field equality; "*" = present
+	Value   string            `yaml:"value,omitempty"` // numeric field, units parsed (37ms); empty for counter: 1 per event
+	Kind    string            `yaml:"kind"`            // counter | measure | sample | unique
+	GroupBy []string          `yaml:"group_by,omitempty"`
+	Unit    string            `yaml:"unit,omitempty"` // default: the value's own unit
+}
+
+// Merge configures a merger.
+type Merge struct {
+	Interval      Duration `yaml:"interval"`       // how often snapshots are emitted
+	FinalizeAfter Duration `yaml:"finalize_after"` // how long a window stays open after its end
 }
 
 // Log configures the agent's own log.
@@ -71,7 +98,9 @@ const (
 	OutputHTTP = "http"
 	OutputFile = "file"
 
-	StreamEvents = "events"
+	StreamEvents    = "events"
+	StreamFragments = "fragments"
+	StreamSnapshots = "snapshots"
 
 	EncodingLines  = "lines"
 	EncodingNDJSON = "ndjson"
@@ -176,10 +205,29 @@ func (c *Config) SetDefaults() {
 			}
 		}
 	}
+	if m := c.Metrics; m != nil {
+		if m.Window == 0 {
+			m.Window = Duration(10 * time.Second)
+		}
+		if m.LateWindows == 0 {
+			m.LateWindows = 30
+		}
+	}
+	if m := c.Merge; m != nil {
+		if m.Interval == 0 {
+			m.Interval = Duration(10 * time.Second)
+		}
+		if m.FinalizeAfter == 0 {
+			m.FinalizeAfter = Duration(6 * time.Minute)
+		}
+	}
 	for i := range c.Outputs {
 		o := &c.Outputs[i]
 		if o.Stream == "" {
 			o.Stream = StreamEvents
+			if c.Merge != nil {
+				o.Stream = StreamSnapshots
+			}
 		}
 		if o.Encoding == "" {
 			o.Encoding = EncodingLines
@@ -322,11 +370,70 @@ func (c *Config) Validate() error {
 		p := fmt.Sprintf("outputs[%d]", i)
 		c.Outputs[i].validate(&ck, p)
 		checkName(&ck, names, p, c.Outputs[i].Name)
+		switch s := c.Outputs[i].Stream; {
+		case s == StreamFragments && c.Metrics == nil:
+			ck.addf(p+".stream", "a fragments output needs a metrics: section")
+		case s == StreamSnapshots && c.Merge == nil:
+			ck.addf(p+".stream", "snapshots come from a merger: add a merge: section")
+		case s != StreamSnapshots && c.Merge != nil:
+			ck.addf(p+".stream", "a merger's outputs carry snapshots, not %s", s)
+		}
+	}
+	if c.Metrics != nil {
+		c.Metrics.validate(&ck)
+	}
+	if c.Merge != nil {
+		if c.Metrics != nil {
+			ck.addf("merge", "a merger takes fragments, it does not make them: drop metrics: or merge:")
+		}
+		if c.Merge.Interval < Duration(10*time.Millisecond) {
+			ck.addf("merge.interval", "must be ≥ 10ms")
+		}
+		if c.Merge.FinalizeAfter < c.Merge.Interval {
+			ck.addf("merge.finalize_after", "must be ≥ merge.interval")
+		}
 	}
 	if len(ck.errs) == 0 {
 		return nil
 	}
 	return ck.errs
+}
+
+func (m *Metrics) validate(ck *checker) {
+	if m.Window < Duration(time.Second) || time.Hour%m.Window.D() != 0 {
+		ck.addf("metrics.window", "must be ≥ 1s and divide an hour evenly (10s, 1m, …), not %v", m.Window)
+	}
+	if m.LateWindows < 0 || m.LateWindows > 10000 {
+		ck.addf("metrics.late_windows", "must be between 0 and 10000")
+	}
+	if !m.L2met && len(m.Rules) == 0 {
+		ck.addf("metrics", "no metrics: enable l2met or add rules")
+	}
+	seen := map[string]bool{}
+	for i, r := range m.Rules {
+		p := fmt.Sprintf("metrics.rules[%d]", i)
+		switch {
+		case r.Name == "":
+			ck.addf(p+".name", "must be set")
+		case seen[r.Name]:
+			ck.addf(p+".name", "%q is used by an earlier rule", r.Name)
+		}
+		seen[r.Name] = true
+		switch r.Kind {
+		case "counter":
+		case "measure", "sample", "unique":
+			if r.Value == "" {
+				ck.addf(p+".value", "a %s needs the field holding its value", r.Kind)
+			}
+		case "":
+			ck.addf(p+".kind", "must be set (counter, measure, sample or unique)")
+		default:
+			ck.addf(p+".kind", "must be counter, measure, sample or unique, not %q", r.Kind)
+		}
+		if len(r.GroupBy) > 16 {
+			ck.addf(p+".group_by", "at most 16 dimensions")
+		}
+	}
 }
 
 func checkName(ck *checker, seen map[string]string, path, name string) {
@@ -412,8 +519,11 @@ func (in *Input) validate(ck *checker, p string) {
 }
 
 func (o *Output) validate(ck *checker, p string) {
-	if o.Stream != StreamEvents {
-		ck.addf(p+".stream", "unknown stream %q (want events)", o.Stream)
+	if !oneOf(o.Stream, StreamEvents, StreamFragments, StreamSnapshots) {
+		ck.addf(p+".stream", "unknown stream %q (want events, fragments or snapshots)", o.Stream)
+	}
+	if o.Stream == StreamFragments && o.Encoding != EncodingPulse {
+		ck.addf(p+".encoding", "fragments travel in the pulse encoding only")
 	}
 	if !oneOf(o.Encoding, EncodingLines, EncodingNDJSON, EncodingPulse) {
 		ck.addf(p+".encoding", "unknown encoding %q (want lines, ndjson or pulse)", o.Encoding)

@@ -180,3 +180,51 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Fatalf("want not-exist error, got %v", err)
 	}
 }
+
+func TestMetricsAndMergeConfig(t *testing.T) {
+	agent, err := Parse("agent.yaml", []byte(`inputs: [{name: app, type: stdin}]
+metrics:
+  window: 10s
+  late_windows: 30
+  l2met: true
+  rules:
+    - name: router.service
+      match: {at: info}
+      value: service
+      kind: measure
+      group_by: [dyno, status]
+outputs:
+  - {name: mergers, stream: fragments, type: http, endpoints: ["127.0.0.1:1"], encoding: pulse, balance: hash, hash_field: key}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := agent.Metrics.Rules[0]; r.Match["at"] != "info" || r.GroupBy[1] != "status" || agent.Metrics.Window.D() != 10*time.Second {
+		t.Errorf("rules: %+v", agent.Metrics)
+	}
+	merger, err := Parse("merger.yaml", []byte(`inputs: [{name: agents, type: http, listen: "127.0.0.1:9300"}]
+merge: {interval: 10s, finalize_after: 5m}
+outputs:
+  - {name: metrics, type: http, endpoints: ["127.0.0.1:2"], encoding: ndjson}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merger.Outputs[0].Stream != StreamSnapshots || merger.Merge.FinalizeAfter.D() != 5*time.Minute {
+		t.Errorf("merger: %+v %+v", merger.Outputs[0], merger.Merge)
+	}
+	_, err = Parse("bad.yaml", []byte(`inputs: [{name: app, type: stdin}]
+metrics: {window: 7s, rules: [{name: x, kind: measure}]}
+outputs:
+  - {name: f, stream: fragments, type: file, encoding: lines}
+`))
+	for _, want := range []string{
+		"bad.yaml:2: metrics.window: must be ≥ 1s and divide an hour evenly",
+		"bad.yaml:2: metrics.rules[0].value: a measure needs the field holding its value",
+		"bad.yaml:4: outputs[0].encoding: fragments travel in the pulse encoding only",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
