@@ -102,8 +102,10 @@ func newBatcher(opts OutputOptions, host string) *batcher {
 }
 
 // add encodes every event of b into its open batch, flushing whenever a
-// batch is full. c is held by each batch that receives events of b.
-func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) error {
+// batch is full. c is held by each batch that receives events of b. On
+// error, held tells whether every event of b is nonetheless in an open
+// batch (only storing it failed, so a later flush may still store it).
+func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bool, err error) {
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	enc := bt.opts.Encoding
@@ -126,7 +128,7 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) error {
 		}
 		if p.events > 0 && (p.events >= bt.opts.MaxEvents || p.size(enc)+need > bt.opts.MaxBytes) {
 			if err := bt.flushPart(ctx, p); err != nil {
-				return err
+				return false, err
 			}
 		}
 		if p.events == 0 {
@@ -154,11 +156,11 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) error {
 	for _, p := range bt.parts {
 		if p.events > 0 && (b.Sync || p.events >= bt.opts.MaxEvents || p.size(enc) >= bt.opts.MaxBytes) {
 			if err := bt.flushPart(ctx, p); err != nil {
-				return err
+				return true, err
 			}
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // flushIfOlder flushes the open batches at least maxWait old.

@@ -128,7 +128,7 @@ func TestPartialEmitNeverCommits(t *testing.T) {
 	if err := r.Emit(ctx, in); err == nil {
 		t.Fatal("Emit should fail when an output is full and ctx is done")
 	}
-	if err := r.Flush(context.Background()); err == nil {
+	if err := r.Flush(ctx); err == nil {
 		t.Fatal("flush of the full output should fail")
 	}
 	if got, _ := good.all(); got != "a\nb\n" {

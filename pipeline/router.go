@@ -46,11 +46,14 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 	c := &commit{fn: b.Commit}
 	c.refs.Store(1) // Emit's own hold, so no output commits it half-way
 	defer c.release()
-	for _, bt := range r.batchers {
-		if err := bt.add(ctx, b, c); err != nil {
-			// Outputs that took the events may still store them, but the
-			// input must not move past them: it will read them again.
-			c.failed.Store(true)
+	for i, bt := range r.batchers {
+		if held, err := bt.add(ctx, b, c); err != nil {
+			// Unless every output holds every event, the input must not
+			// move past them, even once some outputs store them: it will
+			// read them again.
+			if !held || i < len(r.batchers)-1 {
+				c.failed.Store(true)
+			}
 			return fmt.Errorf("output %s: %w", bt.opts.Name, err)
 		}
 	}

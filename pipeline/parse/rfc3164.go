@@ -18,6 +18,7 @@ import "time"
 // the brackets. MSG is the rest after ": " (or after the TAG's space).
 func RFC3164(msg []byte, now time.Time) (Syslog, error) {
 	var m Syslog
+	msg = trimNewline(msg)
 	pri, i, err := parsePRI(msg)
 	if err != nil {
 		return m, err
@@ -73,7 +74,7 @@ func RFC3164(msg []byte, now time.Time) (Syslog, error) {
 	if j < len(msg) && msg[j] == ' ' {
 		j++
 	}
-	m.Message = trimMessage(msg[j:])
+	m.Message = msg[j:]
 	return m, nil
 }
 

@@ -15,6 +15,7 @@ package parse
 // raw event either way.
 func RFC5424(msg []byte) (Syslog, error) {
 	var m Syslog
+	msg = trimNewline(msg)
 	pri, i, err := parsePRI(msg)
 	if err != nil {
 		return m, err
@@ -76,7 +77,7 @@ func RFC5424(msg []byte) (Syslog, error) {
 	if m.StructuredData != nil && i < len(msg) {
 		i++ // the SP before MSG
 	}
-	m.Message = trimMessage(msg[i:])
+	m.Message = trimBOM(msg[i:])
 	return m, nil
 }
 

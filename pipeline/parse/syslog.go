@@ -24,8 +24,9 @@ type Syslog struct {
 	// in Heroku's drain messages.
 	StructuredData []byte
 
-	// Message is the MSG part, without a leading UTF-8 BOM or one trailing
-	// newline (framing residue). It may be empty.
+	// Message is the MSG part, without one trailing newline (framing
+	// residue) and, in RFC 5424, without a leading UTF-8 BOM. It may be
+	// empty.
 	Message []byte
 }
 
@@ -102,16 +103,23 @@ func version(msg []byte, i int) (v, next int, ok bool) {
 	return v, j, true
 }
 
-// trimMessage drops a leading UTF-8 BOM and one trailing "\n" or "\r\n".
-func trimMessage(b []byte) []byte {
-	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
-		b = b[3:]
-	}
+// trimNewline drops one trailing "\n" or "\r\n": framing residue, as in
+// Logplex frames and newline-framed streams, not part of the message.
+func trimNewline(b []byte) []byte {
 	if n := len(b); n > 0 && b[n-1] == '\n' {
 		b = b[:n-1]
 		if n := len(b); n > 0 && b[n-1] == '\r' {
 			b = b[:n-1]
 		}
+	}
+	return b
+}
+
+// trimBOM drops a leading UTF-8 byte order mark, which RFC 5424 allows to
+// mark a MSG as UTF-8.
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		return b[3:]
 	}
 	return b
 }
