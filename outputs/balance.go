@@ -81,7 +81,8 @@ func (c *cluster) pickLeastLoaded(now time.Time) *member {
 }
 
 // pickHash returns the node owning key: the first node clockwise on the
-// ring that is up or due for a trial. If that node is up but full, the
+// ring that is up or due for a trial, so a node due for one is tried with
+// the next batch whose walk reaches it. If that node is up but full, the
 // batch waits for it: a key never goes past its node while the node is up.
 func (c *cluster) pickHash(key uint64, now time.Time) *member {
 	i := c.ring.lookup(key, func(i int) bool {
