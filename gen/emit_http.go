@@ -130,7 +130,13 @@ func (e *httpEmitter) send(ctx context.Context) error {
 	deadline := time.Now().Add(e.timeout)
 	e.bo.Reset()
 	for attempt := 1; ; attempt++ {
-		retryAfter, err := e.post(ctx, body, deadline)
+		// One attempt may take a third of the time allowed, so that a
+		// server that hangs on one connection leaves time to try another.
+		attemptEnd := time.Now().Add(max(e.timeout/3, time.Second))
+		if attemptEnd.After(deadline) {
+			attemptEnd = deadline
+		}
+		retryAfter, err := e.post(ctx, body, attemptEnd)
 		if err == nil {
 			break
 		}
@@ -169,8 +175,8 @@ func (e *permanentError) Unwrap() error { return e.err }
 
 // post makes one attempt. It returns the server's Retry-After advice with
 // a retryable error.
-func (e *httpEmitter) post(ctx context.Context, body []byte, deadline time.Time) (time.Duration, error) {
-	ctx, cancel := context.WithDeadline(ctx, deadline)
+func (e *httpEmitter) post(parent context.Context, body []byte, deadline time.Time) (time.Duration, error) {
+	ctx, cancel := context.WithDeadline(parent, deadline)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
@@ -199,7 +205,7 @@ func (e *httpEmitter) post(ctx context.Context, body []byte, deadline time.Time)
 	e.stats.requests++
 	resp, err := e.client.Do(req)
 	if err != nil {
-		if ctx.Err() != nil && time.Now().Before(deadline) {
+		if parent.Err() != nil {
 			return 0, &permanentError{err} // the run was cancelled
 		}
 		return 0, err
