@@ -20,12 +20,12 @@ func Compress(dst, src []byte) []byte {
 }
 
 // Decompress appends the decompression of src to dst, refusing output
-// larger than max bytes (a zip bomb guard: memory stays bounded by max).
+// larger than limit bytes (a zip bomb guard: memory stays bounded by limit).
 // Errors wrap ErrBadBatch.
-func Decompress(dst, src []byte, max int) ([]byte, error) {
+func Decompress(dst, src []byte, limit int) ([]byte, error) {
 	// The decoder stops at cap(dst). Start from a room a typical ratio
 	// fills, and grow it (re-decoding) only for bodies that compress better.
-	room := min(max+1, 8*len(src)+64<<10)
+	room := min(limit+1, max(8*len(src)+64<<10, cap(dst)-len(dst)))
 	for {
 		buf := dst
 		if cap(buf)-len(buf) < room {
@@ -33,11 +33,11 @@ func Decompress(dst, src []byte, max int) ([]byte, error) {
 		}
 		out, err := decoder.DecodeAll(src, buf[:len(dst):len(dst)+room])
 		switch {
-		case errors.Is(err, zstd.ErrDecoderSizeExceeded) && room <= max:
-			room = min(max+1, room*4)
+		case errors.Is(err, zstd.ErrDecoderSizeExceeded) && room <= limit:
+			room = min(limit+1, room*4)
 			continue
-		case errors.Is(err, zstd.ErrDecoderSizeExceeded) || err == nil && len(out)-len(dst) > max:
-			return dst, fmt.Errorf("%w: decompressed body exceeds %d bytes", ErrBadBatch, max)
+		case errors.Is(err, zstd.ErrDecoderSizeExceeded) || err == nil && len(out)-len(dst) > limit:
+			return dst, fmt.Errorf("%w: decompressed body exceeds %d bytes", ErrBadBatch, limit)
 		case err != nil:
 			return dst, fmt.Errorf("%w: zstd: %v", ErrBadBatch, err)
 		}
