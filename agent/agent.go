@@ -54,6 +54,9 @@ type Agent struct {
 	router     *pipeline.Router
 	inCtx      context.Context
 
+	ready    chan struct{} // closed once every input is running (HTTP inputs bound)
+	readyIns []interface{ Ready() <-chan struct{} }
+
 	// Stats sources, kept for the admin endpoint.
 	fileIns   []*inputs.File
 	delivered []func() int64 // per output: events delivered
@@ -68,7 +71,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger}
+	a := &Agent{cfg: cfg, log: opts.Logger, ready: make(chan struct{})}
 	lock, err := lockDir(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -229,6 +232,7 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 		if err != nil {
 			return nil, err
 		}
+		a.readyIns = append(a.readyIns, h)
 		return h, nil
 	case config.InputStdin:
 		return inputs.NewStdin(inputs.StdinOptions{Name: ic.Name, Reader: stdin, MaxLineBytes: int(ic.MaxLineBytes), Logger: log}), nil
@@ -281,8 +285,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	allInputsDone := make(chan struct{})
 	go func() { inWG.Wait(); close(allInputsDone) }()
 
-	a.log.Info("pulse agent started", "id", a.cfg.ID, "data_dir", a.cfg.DataDir, "inputs", len(a.ins), "outputs", len(a.outs))
 	var runErr error
+	readyWait := make(chan struct{})
+	go func() {
+		defer close(readyWait)
+		for _, in := range a.readyIns {
+			select {
+			case <-in.Ready():
+			case <-allInputsDone:
+				return
+			}
+		}
+		close(a.ready)
+		a.log.Info("pulse agent started", "id", a.cfg.ID, "data_dir", a.cfg.DataDir, "inputs", len(a.ins), "outputs", len(a.outs))
+	}()
+	defer func() { <-readyWait }()
 	select {
 	case <-ctx.Done():
 		a.log.Info("stopping", "reason", context.Cause(ctx))
@@ -344,6 +361,10 @@ func (a *Agent) logSummary() {
 		)
 	}
 }
+
+// Ready is closed once every input runs (HTTP inputs are listening): the
+// moment to tell systemd READY=1.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
 
 // drain waits until every buffer is empty or the deadline passes.
 func (a *Agent) drain(deadline time.Time) {

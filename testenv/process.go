@@ -18,6 +18,7 @@ type Process struct {
 	t       testing.TB
 	Name    string
 	Args    []string
+	Env     []string // extra environment, "K=V"
 	LogPath string
 
 	mu   sync.Mutex
@@ -31,10 +32,16 @@ type Process struct {
 // of the test if still running.
 func Start(t testing.TB, dir, name, bin string, args ...string) *Process {
 	t.Helper()
+	return StartEnv(t, dir, name, nil, bin, args...)
+}
+
+// StartEnv is Start with extra environment variables ("K=V").
+func StartEnv(t testing.TB, dir, name string, env []string, bin string, args ...string) *Process {
+	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := &Process{t: t, Name: name, Args: append([]string{bin}, args...), LogPath: filepath.Join(dir, name+".log")}
+	p := &Process{t: t, Name: name, Args: append([]string{bin}, args...), Env: env, LogPath: filepath.Join(dir, name+".log")}
 	p.start()
 	t.Cleanup(func() { p.Kill() })
 	return p
@@ -47,6 +54,7 @@ func (p *Process) start() {
 		p.t.Fatal(err)
 	}
 	cmd := exec.Command(p.Args[0], p.Args[1:]...)
+	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()

@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"pulse/agent"
 	"pulse/config"
+	"pulse/systemd"
 )
 
 func runAgent(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -49,7 +51,37 @@ func runAgent(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	if err := a.Run(ctx); err != nil {
+	// systemd: READY=1 once the inputs listen, WATCHDOG=1 while the process
+	// lives (the drain included), STOPPING=1 at the first signal.
+	life, endLife := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-a.Ready():
+			if err := systemd.Ready(); err != nil {
+				log.Warn("sd_notify READY", "err", err)
+			}
+		case <-life.Done():
+			return
+		}
+		select {
+		case <-ctx.Done():
+			_ = systemd.Stopping()
+		case <-life.Done():
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := systemd.Watchdog(life); err != nil {
+			log.Warn("sd_notify WATCHDOG", "err", err)
+		}
+	}()
+	err = a.Run(ctx)
+	endLife()
+	wg.Wait()
+	if err != nil {
 		log.Error("agent stopped with errors", "err", err)
 		return 1
 	}
