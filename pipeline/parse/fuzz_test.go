@@ -44,6 +44,11 @@ func FuzzLogfmt(f *testing.F) {
 			last[string(k)] = string(v)
 			Unquote(nil, v)
 			Quantity(v)
+			if f, ok := parseFloat(v); ok {
+				if want, err := strconv.ParseFloat(string(v), 64); err != nil || f != want {
+					t.Fatalf("parseFloat(%q) = %v, strconv %v, %v", v, f, want, err)
+				}
+			}
 			return true
 		})
 		for k, want := range last {
@@ -114,6 +119,19 @@ func FuzzRFC5424(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		Detect(msg)
+		// The hand-written RFC 3339 parser agrees with time.Parse where
+		// both take a timestamp (time.Parse refuses leap seconds, lower
+		// case and over nine fraction digits).
+		for _, at := range []int{0, 3, 4, 5, 6} {
+			if at > len(msg) {
+				break
+			}
+			if got, n, ok := rfc3339Prefix(msg[at:]); ok {
+				if want, err := time.Parse(time.RFC3339Nano, string(msg[at:at+n])); err == nil && !got.Equal(want) {
+					t.Fatalf("rfc3339Prefix(%q) = %v, time.Parse %v", msg[at:at+n], got, want)
+				}
+			}
+		}
 		m, err := RFC5424(msg)
 		if err != nil {
 			if _, ok := errors.AsType[*Error](err); !ok {

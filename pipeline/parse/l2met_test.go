@@ -3,6 +3,7 @@ package parse
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,22 @@ func TestSecondsBytesDuration(t *testing.T) {
 		d, ok := Duration([]byte(tc.in))
 		if d != tc.want || ok != tc.ok {
 			t.Errorf("Duration(%q) = %v, %v; want %v, %v", tc.in, d, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestFastFloat checks the fast path against strconv on numbers around its
+// limits.
+func TestFastFloat(t *testing.T) {
+	for _, s := range []string{
+		"0", "-0", "+0", "1", "37", "12.5", "0.1", "0.2", "0.3", "-0.75", "1.", ".5", "21.33", "123456789012345",
+		"1234567890123456", "0.123456789012345", "999999999999999", "9007199254740993", "1.7976931348623157",
+		"3.14159265358979", "0.000000000000001", "100000000000000.0", "5e3", "1e-3",
+	} {
+		want, err := strconv.ParseFloat(s, 64)
+		got, ok := parseFloat([]byte(s))
+		if err != nil || !ok || got != want || math.Signbit(got) != math.Signbit(want) {
+			t.Errorf("parseFloat(%q) = %v, %v; strconv %v, %v", s, got, ok, want, err)
 		}
 	}
 }

@@ -52,7 +52,7 @@ func (s *LogfmtScanner) Next() bool {
 			return false
 		}
 		k := i
-		for i < len(b) && b[i] > ' ' && b[i] != '=' && b[i] != '"' {
+		for i < len(b) && !keyEnd(b[i]) {
 			i++
 		}
 		if i == k {
@@ -96,6 +96,12 @@ func (s *LogfmtScanner) Next() bool {
 		return true
 	}
 }
+
+// keyEnds has bit c set for each byte c that ends a key: separators (<= ' '),
+// '"' and '='. All are below 64, so one shift tests a byte.
+const keyEnds = 1<<(' '+1) - 1 | 1<<'"' | 1<<'='
+
+func keyEnd(c byte) bool { return c < 64 && keyEnds>>c&1 != 0 }
 
 // skipToken skips from i to the next separator. Quotes in a garbage token
 // are not honoured: a stray '"' must not swallow the rest of the line.

@@ -42,6 +42,9 @@ func parseFloat(b []byte) (float64, bool) {
 	if len(b) == 0 || len(b) > maxFloatLen || numberLen(b) != len(b) {
 		return 0, false
 	}
+	if f, ok := fastFloat(b); ok {
+		return f, true
+	}
 	// The conversion does not escape (strconv clones what it keeps for
 	// errors), so for short b it stays on the stack.
 	f, err := strconv.ParseFloat(string(b), 64)
@@ -90,4 +93,50 @@ func numberLen(b []byte) int {
 		}
 	}
 	return i
+}
+
+// fastFloat parses the common short decimals ("37", "12.5", "-0.75")
+// exactly without strconv: with at most 15 digits the mantissa is an exact
+// float64, as is the power of ten, and IEEE division rounds their quotient
+// correctly, so the result is what strconv.ParseFloat returns (Clinger's
+// fast path). ok is false for what it does not handle (exponents, long
+// numbers).
+func fastFloat(b []byte) (float64, bool) {
+	i, neg := 0, false
+	if b[0] == '+' || b[0] == '-' {
+		neg = b[0] == '-'
+		i++
+	}
+	var m uint64
+	digits, frac := 0, -1
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if frac >= 0 {
+				frac++
+			}
+		case c == '.' && frac < 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(m)
+	if frac > 0 {
+		p := 1.0
+		for range frac {
+			p *= 10
+		}
+		f /= p
+	}
+	if neg {
+		f = -f
+	}
+	return f, true
 }

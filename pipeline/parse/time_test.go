@@ -122,3 +122,26 @@ func TestClampTime(t *testing.T) {
 		}
 	}
 }
+
+// TestDaysSinceEpoch checks the calendar arithmetic against time.Date over
+// every day of four centuries and the edges of the four-digit years.
+func TestDaysSinceEpoch(t *testing.T) {
+	check := func(day time.Time) {
+		want := day.Unix() / 86400
+		if day.Unix() < 0 && day.Unix()%86400 != 0 {
+			want--
+		}
+		if got := daysSinceEpoch(day.Year(), int(day.Month()), day.Day()); got != want {
+			t.Fatalf("%v: %d days, want %d", day, got, want)
+		}
+	}
+	for day := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC); day.Year() < 2300; day = day.AddDate(0, 0, 1) {
+		check(day)
+	}
+	for _, y := range []int{0, 1, 4, 100, 400, 9999} {
+		for _, m := range []time.Month{1, 2, 3, 12} {
+			check(time.Date(y, m, 1, 0, 0, 0, 0, time.UTC))
+			check(time.Date(y, m, daysIn(m, y), 0, 0, 0, 0, time.UTC))
+		}
+	}
+}
