@@ -121,7 +121,7 @@ func (a *Agent) build(opts Options) error {
 	var inCancel context.CancelFunc
 	a.inCtx, inCancel = context.WithCancel(context.Background())
 	a.stopInputs = inCancel
-	r, err := pipeline.NewRouter(cfg.ID, pouts)
+	r, err := pipeline.NewRouter(cfg.ID, pouts, nil)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,10 @@ type Batch struct {
 	Time   time.Time // time of receipt
 	Events [][]byte  // raw event bytes, without the line terminator
 
+	// Keys, if set, holds one routing key per event (fragments: the hash
+	// of the metric key), used instead of a configured hash field.
+	Keys []uint64
+
 	// Sync asks for the batch to be stored at once rather than when the
 	// outputs' batches fill or age: its sender (an HTTP client) is waiting.
 	Sync bool

@@ -15,6 +15,7 @@ import (
 // batches go.
 type OutputOptions struct {
 	Name      string
+	Stream    string // "events" (default) or "fragments"
 	Encoding  Encoding
 	MaxEvents int           // events per batch
 	MaxBytes  int           // encoded bytes per batch (a single larger event gets a batch of its own)
@@ -118,8 +119,12 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bo
 		p.last = nil
 	}
 	p := bt.parts[0]
-	for _, ev := range b.Events {
-		if len(bt.parts) > 1 {
+	for i, ev := range b.Events {
+		switch {
+		case len(bt.parts) == 1:
+		case b.Keys != nil:
+			p = bt.parts[b.Keys[i]%uint64(len(bt.parts))]
+		default:
 			p = bt.parts[bucketOf(ev, bt.opts.HashField, len(bt.parts))]
 		}
 		need := len(ev) + 1

@@ -53,7 +53,7 @@ func (s *keySink) PutKey(_ context.Context, key uint64, p []byte, events int) er
 
 func TestPulseEncodingHashBuckets(t *testing.T) {
 	sink := &keySink{byKey: map[uint64][]string{}}
-	r, err := NewRouter("h", []OutputOptions{{Name: "mergers", Encoding: Pulse, MaxEvents: 3, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink, Buckets: 8, HashField: "user"}})
+	r, err := NewRouter("h", []OutputOptions{{Name: "mergers", Encoding: Pulse, MaxEvents: 3, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink, Buckets: 8, HashField: "user"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

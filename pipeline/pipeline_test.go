@@ -64,7 +64,7 @@ func TestBatchingLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sink := &memSink{}
-			r, err := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: tt.maxEvents, MaxBytes: tt.maxBytes, MaxWait: time.Hour, Sink: sink}})
+			r, err := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: tt.maxEvents, MaxBytes: tt.maxBytes, MaxWait: time.Hour, Sink: sink}}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +90,7 @@ func TestCommitOnlyWhenEveryOutputStored(t *testing.T) {
 	r, err := NewRouter("h", []OutputOptions{
 		{Name: "a", Encoding: Lines, MaxEvents: 2, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: a},
 		{Name: "b", Encoding: NDJSON, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: b},
-	})
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func TestPartialEmitNeverCommits(t *testing.T) {
 	r, _ := NewRouter("h", []OutputOptions{
 		{Name: "good", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: good},
 		{Name: "full", Encoding: Lines, MaxEvents: 1, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: full},
-	})
+	}, nil)
 	var committed atomic.Bool
 	in := batchOf("a", "b")
 	in.Commit = func() { committed.Store(true) }
@@ -143,7 +143,7 @@ func TestFailedFlushKeepsBatch(t *testing.T) {
 	sink := &memSink{}
 	sink.blocked.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
-	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 1, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 1, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}}, nil)
 	var committed atomic.Bool
 	in := batchOf("keep me")
 	in.Commit = func() { committed.Store(true) }
@@ -168,7 +168,7 @@ func TestFailedFlushKeepsBatch(t *testing.T) {
 
 func TestMaxWaitFlushes(t *testing.T) {
 	sink := &memSink{}
-	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: 20 * time.Millisecond, Sink: sink}})
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: 20 * time.Millisecond, Sink: sink}}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- r.Run(ctx) }()
@@ -193,7 +193,7 @@ func TestNDJSON(t *testing.T) {
 		`plain`, `quote " and \ backslash`, "tab\tnewline\ncr\rbell\a", "ünïcødé ✓", "bad utf8 \xff\xfe end", "",
 	}
 	sink := &memSink{}
-	r, _ := NewRouter("host-a", []OutputOptions{{Name: "o", Encoding: NDJSON, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
+	r, _ := NewRouter("host-a", []OutputOptions{{Name: "o", Encoding: NDJSON, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}}, nil)
 	if err := r.Emit(context.Background(), batchOf(tests...)); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +216,7 @@ func TestNDJSON(t *testing.T) {
 }
 
 func TestNewRouterRejectsBadOptions(t *testing.T) {
-	_, err := NewRouter("h", []OutputOptions{{Name: "o", Encoding: "xml", MaxEvents: 1, MaxBytes: 1, MaxWait: time.Second, Sink: &memSink{}}})
+	_, err := NewRouter("h", []OutputOptions{{Name: "o", Encoding: "xml", MaxEvents: 1, MaxBytes: 1, MaxWait: time.Second, Sink: &memSink{}}}, nil)
 	if err == nil || !strings.Contains(err.Error(), `output o: unknown encoding "xml"`) {
 		t.Fatalf("err = %v", err)
 	}
@@ -232,7 +232,7 @@ func benchmarkEmit(b *testing.B, enc Encoding) {
 	for range 4096 {
 		in.Events = append(in.Events, line)
 	}
-	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: enc, MaxEvents: 5000, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: discard{}}})
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: enc, MaxEvents: 5000, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: discard{}}}, nil)
 	b.SetBytes(int64(len(in.Events) * 240))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -249,7 +249,7 @@ func BenchmarkEmitNDJSON(b *testing.B) { benchmarkEmit(b, NDJSON) }
 
 func TestSyncBatchStoredAtOnce(t *testing.T) {
 	sink := &memSink{}
-	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}})
+	r, _ := NewRouter("h", []OutputOptions{{Name: "o", Encoding: Lines, MaxEvents: 100, MaxBytes: 1 << 20, MaxWait: time.Hour, Sink: sink}}, nil)
 	var committed atomic.Bool
 	in := batchOf("now")
 	in.Sync = true

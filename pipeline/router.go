@@ -9,18 +9,30 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"pulse/inputs"
+	"pulse/metrics"
 )
 
 // Router fans input batches out to every output's batcher. It is the
 // inputs' Emit.
 type Router struct {
-	batchers []*batcher
+	events    []*batcher // outputs of the events stream
+	fragments []*batcher // outputs of the fragments stream
+	batchers  []*batcher // all, in configuration order
+	derive    *deriver   // nil without metrics
 }
 
 // NewRouter validates the outputs and builds a router. host names this
-// agent in encoded records.
-func NewRouter(host string, outs []OutputOptions) (*Router, error) {
+// agent in encoded records. m, if not nil, turns events into fragments for
+// the outputs of the fragments stream.
+func NewRouter(host string, outs []OutputOptions, m *MetricsOptions) (*Router, error) {
 	r := &Router{}
+	if m != nil {
+		d, err := newDeriver(*m)
+		if err != nil {
+			return nil, err
+		}
+		r.derive = d
+	}
 	for _, o := range outs {
 		if err := o.Encoding.valid(); err != nil {
 			return nil, fmt.Errorf("output %s: %w", o.Name, err)
@@ -28,7 +40,19 @@ func NewRouter(host string, outs []OutputOptions) (*Router, error) {
 		if o.Sink == nil || o.MaxEvents < 1 || o.MaxBytes < 1 || o.MaxWait <= 0 {
 			return nil, fmt.Errorf("output %s: sink and positive batch limits are required", o.Name)
 		}
-		r.batchers = append(r.batchers, newBatcher(o, host))
+		bt := newBatcher(o, host)
+		r.batchers = append(r.batchers, bt)
+		switch o.Stream {
+		case "", "events":
+			r.events = append(r.events, bt)
+		case "fragments":
+			if o.Encoding != Pulse {
+				return nil, fmt.Errorf("output %s: fragments travel in the pulse encoding", o.Name)
+			}
+			r.fragments = append(r.fragments, bt)
+		default:
+			return nil, fmt.Errorf("output %s: unknown stream %q", o.Name, o.Stream)
+		}
 	}
 	return r, nil
 }
@@ -43,15 +67,25 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 		}
 		return nil
 	}
+	if r.derive != nil && b.Keys == nil {
+		for _, ev := range b.Events {
+			r.derive.observe(ev, b.Time)
+		}
+	}
+	return r.emit(ctx, r.events, b)
+}
+
+// emit adds b to the batchers of one stream.
+func (r *Router) emit(ctx context.Context, batchers []*batcher, b *inputs.Batch) error {
 	c := &commit{fn: b.Commit}
 	c.refs.Store(1) // Emit's own hold, so no output commits it half-way
 	defer c.release()
-	for i, bt := range r.batchers {
+	for i, bt := range batchers {
 		if held, err := bt.add(ctx, b, c); err != nil {
 			// Unless every output holds every event, the input must not
 			// move past them, even once some outputs store them: it will
 			// read them again.
-			if !held || i < len(r.batchers)-1 {
+			if !held || i < len(batchers)-1 {
 				c.failed.Store(true)
 			}
 			return fmt.Errorf("output %s: %w", bt.opts.Name, err)
@@ -60,9 +94,57 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 	return nil
 }
 
-// Run flushes batches that reach their max_wait, until ctx is done.
+// flushFragments hands the fragments of closed windows (all, if final) to
+// the fragments outputs.
+func (r *Router) flushFragments(ctx context.Context, now time.Time, final bool) error {
+	if r.derive == nil {
+		return nil
+	}
+	agg := r.derive.opts.Aggregator
+	var frags []*metrics.Fragment
+	if final {
+		frags = agg.FlushAll()
+	} else {
+		frags = agg.Flush(now)
+	}
+	if len(frags) == 0 {
+		return nil
+	}
+	b := &inputs.Batch{Input: "metrics", Source: "fragments", Time: now}
+	var buf []byte
+	offs := make([]int, 0, len(frags)+1)
+	for _, f := range frags {
+		offs = append(offs, len(buf))
+		buf = metrics.AppendFragment(buf, f)
+		b.Keys = append(b.Keys, f.Key.Hash())
+	}
+	offs = append(offs, len(buf))
+	for i := range frags {
+		b.Events = append(b.Events, buf[offs[i]:offs[i+1]])
+	}
+	return r.emit(ctx, r.fragments, b)
+}
+
+// Run flushes batches that reach their max_wait, and fragments of closed
+// windows, until ctx is done.
 func (r *Router) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
+	if r.derive != nil {
+		g.Go(func() error {
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case now := <-tick.C:
+					// Fragments not stored stay lost for this window: the
+					// aggregator has handed them over. Logged by outputs.
+					_ = r.flushFragments(ctx, now, false)
+				}
+			}
+		})
+	}
 	for _, bt := range r.batchers {
 		g.Go(func() error {
 			tick := time.NewTicker(max(bt.opts.MaxWait/4, time.Millisecond))
@@ -82,9 +164,13 @@ func (r *Router) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// Flush stores every open batch, waiting for buffer space until ctx is done.
+// Flush stores every open batch, and the fragments of every window,
+// waiting for buffer space until ctx is done.
 func (r *Router) Flush(ctx context.Context) error {
 	var errs []error
+	if err := r.flushFragments(ctx, time.Now(), true); err != nil {
+		errs = append(errs, err)
+	}
 	for _, bt := range r.batchers {
 		if err := bt.flush(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("output %s: %w", bt.opts.Name, err))

@@ -16,6 +16,8 @@ import "time"
 // su[42]: ..."): a first token that holds '[' or ends in ':' is taken as
 // the TAG. The TAG ends at '[', ':' or a space; the PID is what is between
 // the brackets. MSG is the rest after ": " (or after the TAG's space).
+//
+// On an error (an *Error), the fields read before the failure are set.
 func RFC3164(msg []byte, now time.Time) (Syslog, error) {
 	var m Syslog
 	msg = trimNewline(msg)

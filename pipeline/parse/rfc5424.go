@@ -13,6 +13,8 @@ package parse
 // (StructuredData nil) and those bytes are the MSG. A MSG that starts like
 // SD ("[INFO] ...") from such a sender is read as SD; its bytes stay in the
 // raw event either way.
+//
+// On an error (an *Error), the fields read before the failure are set.
 func RFC5424(msg []byte) (Syslog, error) {
 	var m Syslog
 	msg = trimNewline(msg)
