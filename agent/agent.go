@@ -19,6 +19,7 @@ import (
 	"pulse/buffer"
 	"pulse/config"
 	"pulse/inputs"
+	"pulse/metrics"
 	"pulse/outputs"
 	"pulse/pipeline"
 	"pulse/protocol"
@@ -107,6 +108,7 @@ func (a *Agent) build(opts Options) error {
 		a.outs = append(a.outs, out)
 		po := pipeline.OutputOptions{
 			Name:      oc.Name,
+			Stream:    oc.Stream,
 			Encoding:  enc,
 			MaxEvents: oc.Batch.MaxEvents,
 			MaxBytes:  int(oc.Batch.MaxBytes),
@@ -121,7 +123,11 @@ func (a *Agent) build(opts Options) error {
 	var inCancel context.CancelFunc
 	a.inCtx, inCancel = context.WithCancel(context.Background())
 	a.stopInputs = inCancel
-	r, err := pipeline.NewRouter(cfg.ID, pouts, nil)
+	mopts, err := a.metricsOptions()
+	if err != nil {
+		return err
+	}
+	r, err := pipeline.NewRouter(cfg.ID, pouts, mopts)
 	if err != nil {
 		return err
 	}
@@ -135,6 +141,37 @@ func (a *Agent) build(opts Options) error {
 		a.names = append(a.names, ic.Name)
 	}
 	return nil
+}
+
+// metricsOptions builds the aggregator of the metrics: section, nil without
+// one. Fragment ids survive restarts through data_dir/metrics/ids.
+func (a *Agent) metricsOptions() (*pipeline.MetricsOptions, error) {
+	m := a.cfg.Metrics
+	if m == nil {
+		return nil, nil
+	}
+	ids, err := metrics.NewFileIDs(filepath.Join(a.cfg.DataDir, "metrics", "ids"))
+	if err != nil {
+		return nil, fmt.Errorf("metrics: fragment ids: %w", err)
+	}
+	opts := &pipeline.MetricsOptions{
+		L2met: m.L2met,
+		Aggregator: metrics.NewAggregator(metrics.AggOptions{
+			Agent:       a.cfg.ID,
+			Window:      m.Window.D(),
+			LateWindows: m.LateWindows,
+			IDs:         ids,
+			Logger:      a.log,
+		}),
+	}
+	for _, r := range m.Rules {
+		kind, err := metrics.ParseKind(r.Kind)
+		if err != nil {
+			return nil, fmt.Errorf("metrics rule %s: %w", r.Name, err)
+		}
+		opts.Rules = append(opts.Rules, pipeline.Rule{Name: r.Name, Match: r.Match, Value: r.Value, Kind: kind, GroupBy: r.GroupBy, Unit: r.Unit})
+	}
+	return opts, nil
 }
 
 func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, error) {

@@ -550,7 +550,7 @@ func (o *Output) validate(ck *checker, p string) {
 				ck.addf(p+".hash_field", "only with balance: hash")
 			}
 		case BalanceHash:
-			if o.HashField == "" {
+			if o.HashField == "" && o.Stream == StreamEvents {
 				ck.addf(p+".hash_field", "balance: hash needs the event field whose value picks the node")
 			}
 			if o.HashBuckets < 1 || o.HashBuckets > 4096 {
