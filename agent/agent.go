@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"pulse/admin"
 	"pulse/buffer"
 	"pulse/config"
 	"pulse/inputs"
@@ -60,7 +61,10 @@ type Agent struct {
 
 	// Stats sources, kept for the admin endpoint.
 	fileIns   []*inputs.File
-	delivered []func() int64 // per output: events delivered
+	inStats   []func() admin.InputStatus  // per input
+	outStats  []func(*admin.OutputStatus) // per output: fills in delivery
+	aggregate *metrics.Aggregator
+	started   time.Time
 }
 
 // New builds an agent: it locks the data dir and opens every buffer. Call
@@ -154,16 +158,14 @@ func (a *Agent) metricsOptions() (*pipeline.MetricsOptions, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: fragment ids: %w", err)
 	}
-	opts := &pipeline.MetricsOptions{
-		L2met: m.L2met,
-		Aggregator: metrics.NewAggregator(metrics.AggOptions{
-			Agent:       a.cfg.ID,
-			Window:      m.Window.D(),
-			LateWindows: m.LateWindows,
-			IDs:         ids,
-			Logger:      a.log,
-		}),
-	}
+	a.aggregate = metrics.NewAggregator(metrics.AggOptions{
+		Agent:       a.cfg.ID,
+		Window:      m.Window.D(),
+		LateWindows: m.LateWindows,
+		IDs:         ids,
+		Logger:      a.log,
+	})
+	opts := &pipeline.MetricsOptions{L2met: m.L2met, Aggregator: a.aggregate}
 	for _, r := range m.Rules {
 		kind, err := metrics.ParseKind(r.Kind)
 		if err != nil {
@@ -211,7 +213,14 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 		if err != nil {
 			return nil, err
 		}
-		a.delivered = append(a.delivered, func() int64 { return h.Stats().Events })
+		a.outStats = append(a.outStats, func(o *admin.OutputStatus) {
+			s := h.Stats()
+			o.Batches, o.Events, o.Bytes = s.Batches, s.Events, s.Bytes
+			o.Retries, o.Failures, o.DeadLetters = s.Retries, s.Failures, s.DeadEvents
+			for _, n := range s.Nodes {
+				o.Nodes = append(o.Nodes, admin.NodeStatus{Endpoint: n.Endpoint, Up: n.Up, InFlight: n.InFlight, Batches: n.Batches, Events: n.Events, Failures: n.Failures})
+			}
+		})
 		return h, nil
 	case config.OutputFile:
 		f, err := outputs.NewFile(outputs.FileOptions{
@@ -224,7 +233,10 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 		if err != nil {
 			return nil, err
 		}
-		a.delivered = append(a.delivered, func() int64 { return f.Stats().Events })
+		a.outStats = append(a.outStats, func(o *admin.OutputStatus) {
+			s := f.Stats()
+			o.Batches, o.Events, o.Bytes = s.Batches, s.Events, s.Bytes
+		})
 		return f, nil
 	}
 	return nil, fmt.Errorf("unknown output type %q", oc.Type)
@@ -249,6 +261,11 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 			return nil, err
 		}
 		a.fileIns = append(a.fileIns, f)
+		a.inStats = append(a.inStats, func() admin.InputStatus {
+			s := f.Stats()
+			return admin.InputStatus{Name: ic.Name, Type: ic.Type, Events: s.Events, Bytes: s.Bytes,
+				Errors: map[string]int64{"truncated_line": s.TruncatedLines, "copytruncate": s.Truncations}}
+		})
 		return f, nil
 	case config.InputHTTP:
 		var cert, key string
@@ -270,9 +287,21 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 			return nil, err
 		}
 		a.readyIns = append(a.readyIns, h)
+		a.inStats = append(a.inStats, func() admin.InputStatus {
+			s := h.Stats()
+			st := admin.InputStatus{Name: ic.Name, Type: ic.Type, Events: s.Events, Bytes: s.Bytes, Rejected: map[string]int64{}}
+			s.Rejected.Each(func(reason string, n int64) { st.Rejected[reason] = n })
+			return st
+		})
 		return h, nil
 	case config.InputStdin:
-		return inputs.NewStdin(inputs.StdinOptions{Name: ic.Name, Reader: stdin, MaxLineBytes: int(ic.MaxLineBytes), Logger: log}), nil
+		s := inputs.NewStdin(inputs.StdinOptions{Name: ic.Name, Reader: stdin, MaxLineBytes: int(ic.MaxLineBytes), Logger: log})
+		a.inStats = append(a.inStats, func() admin.InputStatus {
+			st := s.Stats()
+			return admin.InputStatus{Name: ic.Name, Type: ic.Type, Events: st.Events, Bytes: st.Bytes,
+				Errors: map[string]int64{"truncated_line": st.TruncatedLines}}
+		})
+		return s, nil
 	}
 	return nil, fmt.Errorf("unknown input type %q", ic.Type)
 }
@@ -283,6 +312,25 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 // delivered by then stays in the buffers for the next start.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.close()
+	a.started = time.Now()
+	if a.cfg.Admin.Listen != "off" {
+		srv, err := admin.Listen(a.cfg.Admin.Listen, a.Status, a.log)
+		if err != nil {
+			// Delivery matters more than the view of it.
+			a.log.Error("admin endpoint disabled", "err", err)
+		} else {
+			adminCtx, stopAdmin := context.WithCancel(context.Background())
+			adminDone := make(chan struct{})
+			go func() {
+				defer close(adminDone)
+				_ = srv.Run(adminCtx)
+			}()
+			a.log.Info("admin endpoint", "addr", srv.Addr())
+			// Deferred after close: runs first, so Status never sees
+			// closed buffers.
+			defer func() { stopAdmin(); <-adminDone }()
+		}
+	}
 	outCtx, outCancel := context.WithCancel(context.Background())
 	defer outCancel()
 	outs, _ := errgroup.WithContext(outCtx)
@@ -385,10 +433,12 @@ func (a *Agent) logSummary() {
 	rs := a.router.Stats()
 	for i, q := range a.queues {
 		s := q.Stats()
+		var o admin.OutputStatus
+		a.outStats[i](&o)
 		a.log.Info("output summary",
 			"output", rs[i].Name,
 			"events_in", rs[i].Events,
-			"delivered_events", a.delivered[i](),
+			"delivered_events", o.Events,
 			"dropped_oldest_events", s.DroppedOldestEvents,
 			"dropped_newest_events", s.DroppedNewestEvents,
 			"undelivered_events", s.Events+s.InFlightEvents,
@@ -397,6 +447,34 @@ func (a *Agent) logSummary() {
 			"buffer_bytes", s.Bytes,
 		)
 	}
+}
+
+// Status is the agent's picture now, for the admin endpoint.
+func (a *Agent) Status() admin.Status {
+	st := admin.Status{ID: a.cfg.ID, Started: a.started}
+	for _, f := range a.inStats {
+		st.Inputs = append(st.Inputs, f())
+	}
+	rs := a.router.Stats()
+	for i, oc := range a.cfg.Outputs {
+		q := a.queues[i].Stats()
+		o := admin.OutputStatus{
+			Name: oc.Name, Type: oc.Type, Stream: oc.Stream,
+			EventsIn: rs[i].Events, BytesIn: rs[i].Bytes,
+			Buffer: admin.BufferStatus{
+				Batches: q.Batches, Events: q.Events, Bytes: q.Bytes, MaxBytes: q.MaxBytes, InFlight: q.InFlight,
+				Dropped:  map[string]int64{"oldest": q.DroppedOldestEvents, "newest": q.DroppedNewestEvents, "corrupt": q.LostEvents},
+				Replayed: q.ReplayedEvents, BadSegments: q.BadSegments,
+			},
+		}
+		a.outStats[i](&o)
+		st.Outputs = append(st.Outputs, o)
+	}
+	if a.aggregate != nil {
+		m := a.aggregate.Stats()
+		st.Metrics = &admin.MetricsStatus{ActiveKeys: m.ActiveKeys, Observed: m.Observed, DroppedLate: m.DroppedLate, FragmentsOut: m.FragmentsOut}
+	}
+	return st
 }
 
 // Ready is closed once every input runs (HTTP inputs are listening): the

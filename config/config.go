@@ -16,6 +16,7 @@ type Config struct {
 	DataDir         string   `yaml:"data_dir"`         // buffers, checkpoints, dead letters
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"` // how long outputs may drain at exit
 	Log             Log      `yaml:"log"`
+	Admin           Admin    `yaml:"admin"`
 	Inputs          []Input  `yaml:"inputs"`
 	Outputs         []Output `yaml:"outputs"`
 	Metrics         *Metrics `yaml:"metrics,omitempty"` // agent: events → fragments
@@ -45,6 +46,11 @@ type Rule struct {
 type Merge struct {
 	Interval      Duration `yaml:"interval"`       // how often snapshots are emitted
 	FinalizeAfter Duration `yaml:"finalize_after"` // how long a window stays open after its end
+}
+
+// Admin configures the admin endpoint (/metrics, /health, /status).
+type Admin struct {
+	Listen string `yaml:"listen"` // host:port, or "off"; default 127.0.0.1:8470
 }
 
 // Log configures the agent's own log.
@@ -175,6 +181,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = Duration(10 * time.Second)
+	}
+	if c.Admin.Listen == "" {
+		c.Admin.Listen = "127.0.0.1:8470"
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -340,6 +349,11 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		ck.addf("shutdown_timeout", "must not be negative")
+	}
+	if c.Admin.Listen != "off" {
+		if err := checkHostPort(c.Admin.Listen); err != nil {
+			ck.addf("admin.listen", "%v (or off)", err)
+		}
 	}
 	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
 		ck.addf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)

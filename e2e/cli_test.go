@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -138,4 +139,14 @@ outputs:
 	if rep := sink.IDs.Report(); rep.Duplicates != 0 {
 		t.Errorf("after a clean stop and restart: %s", rep)
 	}
+}
+
+func appendLines(path string, lines ...string) error {
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(strings.Join(lines, "\n") + "\n")
+	return err
 }
