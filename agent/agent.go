@@ -408,6 +408,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-routerDone
 
 	deadline := time.Now().Add(a.cfg.ShutdownTimeout.D())
+	reload := errors.Is(context.Cause(ctx), ErrReload)
 	flushCtx, flushCancel := context.WithDeadline(context.Background(), deadline)
 	if err := a.router.Flush(flushCtx); err != nil {
 		a.log.Warn("could not store every open batch before shutdown_timeout; inputs will re-read them", "err", err)
@@ -420,7 +421,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("final checkpoint", "err", err)
 		}
 	}
-	a.drain(deadline)
+	if !reload {
+		a.drain(deadline)
+	}
 	outCancel()
 	_ = outs.Wait()
 	a.logSummary()
@@ -476,6 +479,10 @@ func (a *Agent) Status() admin.Status {
 	}
 	return st
 }
+
+// ErrReload, as the cause of Run's context, stops the agent without
+// draining its outputs: a new configuration takes over at once.
+var ErrReload = errors.New("reload")
 
 // Ready is closed once every input runs (HTTP inputs are listening): the
 // moment to tell systemd READY=1.

@@ -108,6 +108,18 @@ func (c *IDs) Complete() bool {
 	return true
 }
 
+// CompleteFrom reports whether every id from first on was seen.
+func (c *IDs) CompleteFrom(first int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.counts[min(first, len(c.counts)):] {
+		if n == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // ScanDir counts the ids in every regular file under dir (a file output's
 // or a sink's directory). Files named *.tmp are skipped.
 func ScanDir(dir string, n int) (*IDs, error) { return ScanDirs(n, dir) }

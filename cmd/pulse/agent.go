@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 
 	"pulse/agent"
@@ -46,46 +46,77 @@ func runAgent(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		<-ctx.Done()
 		stop()
 	}()
-	a, err := agent.New(cfg, agent.Options{Stdin: stdin, Logger: log})
-	if err != nil {
-		log.Error("cannot start", "err", err)
-		return 1
-	}
-	// systemd: READY=1 once the inputs listen, WATCHDOG=1 while the process
-	// lives (the drain included), STOPPING=1 at the first signal.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	// WATCHDOG=1 while the process lives, the drain and reloads included.
 	life, endLife := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(2)
+	watchdogDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		select {
-		case <-a.Ready():
-			if err := systemd.Ready(); err != nil {
-				log.Warn("sd_notify READY", "err", err)
-			}
-		case <-life.Done():
-			return
-		}
-		select {
-		case <-ctx.Done():
-			_ = systemd.Stopping()
-		case <-life.Done():
-		}
-	}()
-	go func() {
-		defer wg.Done()
+		defer close(watchdogDone)
 		if err := systemd.Watchdog(life); err != nil {
 			log.Warn("sd_notify WATCHDOG", "err", err)
 		}
 	}()
-	err = a.Run(ctx)
-	endLife()
-	wg.Wait()
-	if err != nil {
-		log.Error("agent stopped with errors", "err", err)
-		return 1
+	defer func() { endLife(); <-watchdogDone }()
+
+	// Each round runs one configuration. A valid new config on SIGHUP ends
+	// the round without draining: buffers and checkpoints are on disk, so
+	// the next round, with the new config, goes on from where this one
+	// stopped; removed outputs keep their buffers in data_dir.
+	for {
+		a, err := agent.New(cfg, agent.Options{Stdin: stdin, Logger: log})
+		if err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
+		round, endRound := context.WithCancelCause(ctx)
+		var next *config.Config
+		watchDone := make(chan struct{})
+		go func() {
+			defer close(watchDone)
+			select {
+			case <-a.Ready():
+				if err := systemd.Ready(); err != nil {
+					log.Warn("sd_notify READY", "err", err)
+				}
+			case <-round.Done():
+				return
+			}
+			for {
+				select {
+				case <-round.Done():
+					if ctx.Err() != nil {
+						_ = systemd.Stopping()
+					}
+					return
+				case <-hup:
+					c, err := loadConfig(*cfgFile)
+					if err != nil {
+						log.Error("reload rejected; the running config stays", "err", err)
+						continue
+					}
+					_ = systemd.Reloading()
+					log.Info("reloading", "config", *cfgFile)
+					next = c
+					endRound(agent.ErrReload)
+					return
+				}
+			}
+		}()
+		err = a.Run(round)
+		endRound(nil)
+		<-watchDone
+		if err != nil {
+			log.Error("agent stopped with errors", "err", err)
+			return 1
+		}
+		if next == nil {
+			return 0
+		}
+		cfg = next
 	}
-	return 0
 }
 
 func loadConfig(file string) (*config.Config, error) {
