@@ -84,4 +84,3 @@ func TestReloadKeepsEverything(t *testing.T) {
 	t.Logf("b (removed at the reload): %s", b.IDs.Report())
 	t.Logf("c (added at the reload, after id %d): %s", after, c.IDs.Report())
 }
-
