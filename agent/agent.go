@@ -137,6 +137,9 @@ func (a *Agent) build(opts Options) error {
 	}
 	a.router = r
 	for _, ic := range cfg.Inputs {
+		if err := r.CheckInput(ic.Name, ic.Parse, a.log); err != nil {
+			return err
+		}
 		in, err := a.newInput(ic, opts.Stdin)
 		if err != nil {
 			return fmt.Errorf("input %s: %w", ic.Name, err)
@@ -456,7 +459,14 @@ func (a *Agent) logSummary() {
 func (a *Agent) Status() admin.Status {
 	st := admin.Status{ID: a.cfg.ID, Started: a.started}
 	for _, f := range a.inStats {
-		st.Inputs = append(st.Inputs, f())
+		in := f()
+		for reason, n := range a.router.ParseErrors(in.Name) {
+			if in.Errors == nil {
+				in.Errors = map[string]int64{}
+			}
+			in.Errors["parse_"+reason] = n
+		}
+		st.Inputs = append(st.Inputs, in)
 	}
 	rs := a.router.Stats()
 	for i, oc := range a.cfg.Outputs {

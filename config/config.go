@@ -89,6 +89,7 @@ type Input struct {
 	StartAt      string   `yaml:"start_at,omitempty"` // beginning | end
 	MaxLineBytes Size     `yaml:"max_line_bytes"`
 	PollInterval Duration `yaml:"poll_interval,omitempty"`
+	Parse        string   `yaml:"parse,omitempty"` // logfmt | json | syslog | router: count events that do not parse
 
 	// http
 	Listen        string   `yaml:"listen,omitempty"`
@@ -526,6 +527,9 @@ func (in *Input) validate(ck *checker, p string) {
 		if in.TLS != nil {
 			ck.addf(p+".tls", "only for http inputs")
 		}
+	}
+	if !oneOf(in.Parse, "", "logfmt", "json", "syslog", "router") {
+		ck.addf(p+".parse", "must be logfmt, json, syslog or router, not %q", in.Parse)
 	}
 	if in.MaxLineBytes < 16 || in.MaxLineBytes > 64*MiB {
 		ck.addf(p+".max_line_bytes", "must be between 16 and 64MiB, not %v", in.MaxLineBytes)

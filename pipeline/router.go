@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -15,10 +16,37 @@ import (
 // Router fans input batches out to every output's batcher. It is the
 // inputs' Emit.
 type Router struct {
-	events    []*batcher // outputs of the events stream
-	fragments []*batcher // outputs of the fragments stream
-	batchers  []*batcher // all, in configuration order
-	derive    *deriver   // nil without metrics
+	events    []*batcher          // outputs of the events stream
+	fragments []*batcher          // outputs of the fragments stream
+	batchers  []*batcher          // all, in configuration order
+	derive    *deriver            // nil without metrics
+	checks    map[string]*checker // by input name
+}
+
+// CheckInput makes the router parse every event of input in format
+// (logfmt, json, syslog, router), counting those that do not parse by
+// reason. Events are forwarded unchanged either way. Call before Emit.
+func (r *Router) CheckInput(input, format string, log *slog.Logger) error {
+	switch format {
+	case ParseNone:
+		return nil
+	case ParseLogfmt, ParseJSON, ParseSyslog, ParseRouter:
+	default:
+		return fmt.Errorf("input %s: unknown parse format %q", input, format)
+	}
+	if r.checks == nil {
+		r.checks = map[string]*checker{}
+	}
+	r.checks[input] = newChecker(input, format, log)
+	return nil
+}
+
+// ParseErrors returns, per input, the events that did not parse by reason.
+func (r *Router) ParseErrors(input string) map[string]int64 {
+	if c := r.checks[input]; c != nil {
+		return c.counts()
+	}
+	return nil
 }
 
 // NewRouter validates the outputs and builds a router. host names this
@@ -66,6 +94,9 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 			b.Commit()
 		}
 		return nil
+	}
+	if c := r.checks[b.Input]; c != nil {
+		c.observe(b.Events, b.Time)
 	}
 	if r.derive != nil && b.Keys == nil {
 		for _, ev := range b.Events {
