@@ -3,6 +3,7 @@ package inputs
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -27,7 +28,19 @@ const (
 	DefaultHTTPPushBackAfter = 2 * time.Second
 	DefaultHTTPRetryAfter    = time.Second
 	DefaultHTTPMaxEvents     = 1 << 20
+	DefaultHTTPStream        = StreamEvents
 )
+
+// Streams an HTTP input of the pulse format can take (its X-Pulse-Stream).
+const (
+	StreamEvents    = "events"    // records are log events (an agent's input)
+	StreamFragments = "fragments" // records are metric fragments (a merger's input)
+)
+
+// ErrRejected marks a batch its receiver refuses for good: retrying the
+// same batch cannot succeed (a record does not decode, say). An Emit wraps
+// it; the HTTP input answers 400 (counted as a bad body) instead of 503.
+var ErrRejected = errors.New("batch rejected")
 
 // Connection limits of the server. Slow clients are bounded by them, and so
 // is graceful shutdown, which waits for requests being read.
@@ -44,6 +57,11 @@ type HTTPOptions struct {
 	Name   string // input name (goes into Batch.Input); default "http"
 	Listen string // host:port to listen on, e.g. "127.0.0.1:8080"; port 0 picks one
 	Format string // FormatPulse (default), FormatLines or FormatNDJSON
+
+	// Stream is the X-Pulse-Stream the pulse format accepts: StreamEvents
+	// (default), or StreamFragments for a merger's input. A request naming
+	// another stream gets 400; one naming none is taken as this one.
+	Stream string
 
 	// MaxBodyBytes bounds a request body as sent (413 beyond) and after
 	// decompression (400 beyond). Default 64 MiB.
@@ -105,6 +123,13 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 	case FormatPulse, FormatLines, FormatNDJSON:
 	default:
 		return nil, fmt.Errorf("inputs: http %q: format %q: want %q, %q or %q", opts.Name, opts.Format, FormatPulse, FormatLines, FormatNDJSON)
+	}
+	opts.Stream = cmpOr(opts.Stream, DefaultHTTPStream)
+	switch {
+	case opts.Stream != StreamEvents && opts.Stream != StreamFragments:
+		return nil, fmt.Errorf("inputs: http %q: stream %q: want %q or %q", opts.Name, opts.Stream, StreamEvents, StreamFragments)
+	case opts.Stream != StreamEvents && opts.Format != FormatPulse:
+		return nil, fmt.Errorf("inputs: http %q: stream %q needs format %q", opts.Name, opts.Stream, FormatPulse)
 	}
 	if opts.Listen == "" {
 		return nil, fmt.Errorf("inputs: http %q: no listen address", opts.Name)

@@ -35,10 +35,6 @@ func (h *HTTP) handler(ctx context.Context, emit Emit) fasthttp.RequestHandler {
 	}
 }
 
-// streamEvents is the X-Pulse-Stream an HTTP input takes: its records are
-// events. Fragments and snapshots are for mergers.
-const streamEvents = "events"
-
 func errShuttingDown() *httpError {
 	return &httpError{http.StatusServiceUnavailable, rejectShutdown, "shutting down, retry later"}
 }
@@ -62,8 +58,8 @@ func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *h
 	}
 
 	if h.opts.Format == FormatPulse {
-		if st := rc.Request.Header.Peek(protocol.HeaderStream); len(st) > 0 && string(st) != streamEvents {
-			return badBody("%s %q: this input takes the %q stream", protocol.HeaderStream, st, streamEvents)
+		if st := rc.Request.Header.Peek(protocol.HeaderStream); len(st) > 0 && string(st) != h.opts.Stream {
+			return badBody("%s %q: this input takes the %q stream", protocol.HeaderStream, st, h.opts.Stream)
 		}
 	}
 
@@ -102,6 +98,8 @@ func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *h
 	*b = Batch{} // the pipeline has copied the events; keep no references
 	if err != nil {
 		switch {
+		case errors.Is(err, ErrRejected):
+			return badBody("%v", err)
 		case ctx.Err() != nil:
 			return errShuttingDown()
 		case expired:
