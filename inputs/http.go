@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,29 @@ const (
 	FormatPulse  = "pulse"  // POST /v1/batch, a protocol batch: each record is an event
 	FormatLines  = "lines"  // POST to any path, one event per line
 	FormatNDJSON = "ndjson" // POST to any path, one JSON object per line
+
+	// FormatLogplex takes Heroku Logplex HTTPS drains: POST to any path,
+	// a body (Content-Type application/logplex-1, not checked) of
+	// octet-counted frames, each an RFC 5424 message ending in "\n":
+	//
+	//   - Each frame's message, without its trailing newline, is one event
+	//     (the pipeline reads its header). Frame contents are not checked
+	//     here. The batch's Source is the Logplex-Drain-Token, or the remote
+	//     address without one. Success is 200 with an empty body, once the
+	//     events are committed.
+	//   - A request whose Logplex-Frame-Id was accepted within DedupWindow
+	//     (at most 100,000 ids are kept) is answered 200 and emits nothing:
+	//     Logplex retries a body with the same id. One whose id another
+	//     request is still handling gets 503: that one may yet fail.
+	//   - A malformed frame (a bad length, a truncated body) gets 400 naming
+	//     the frame, its byte offset and the reason. The well-formed frames
+	//     before it are stored first and counted as accepted events, and the
+	//     frame id is remembered, so a retry stores nothing twice. If they
+	//     cannot be stored, the answer is 503 and nothing is promised.
+	//   - A well-formed body whose frames differ in number from its
+	//     Logplex-Msg-Count, or has more than MaxEvents frames, gets 400 and
+	//     stores nothing.
+	FormatLogplex = "logplex"
 )
 
 // Defaults of HTTPOptions.
@@ -29,6 +53,7 @@ const (
 	DefaultHTTPRetryAfter    = time.Second
 	DefaultHTTPMaxEvents     = 1 << 20
 	DefaultHTTPStream        = StreamEvents
+	DefaultHTTPDedupWindow   = 10 * time.Minute
 )
 
 // Streams an HTTP input of the pulse format can take (its X-Pulse-Stream).
@@ -56,7 +81,7 @@ const (
 type HTTPOptions struct {
 	Name   string // input name (goes into Batch.Input); default "http"
 	Listen string // host:port to listen on, e.g. "127.0.0.1:8080"; port 0 picks one
-	Format string // FormatPulse (default), FormatLines or FormatNDJSON
+	Format string // FormatPulse (default), FormatLines, FormatNDJSON or FormatLogplex
 
 	// Stream is the X-Pulse-Stream the pulse format accepts: StreamEvents
 	// (default), or StreamFragments for a merger's input. A request naming
@@ -86,6 +111,17 @@ type HTTPOptions struct {
 	// more is a bad request. Default 1<<20.
 	MaxEvents int
 
+	// BasicAuth, if set as "user:password", is required as HTTP basic
+	// authentication, as Logplex drains send it for a drain URL with
+	// credentials (https://user:password@host/path); requests without it
+	// get 401. It excludes AuthToken.
+	BasicAuth string
+
+	// DedupWindow is how long the logplex format remembers a request's
+	// Logplex-Frame-Id: a request repeating an id accepted within it is
+	// answered 200 without emitting its events again. Default 10m.
+	DedupWindow time.Duration
+
 	Logger *slog.Logger // default slog.Default()
 }
 
@@ -94,11 +130,16 @@ type HTTPOptions struct {
 // it gets 200 delivers its events at least once. When buffers stay full,
 // requests are answered 503 with Retry-After: the push back reaches the
 // client instead of memory filling up.
+//
+// With FormatLogplex it is a Heroku Logplex HTTPS drain, answered as
+// FormatLogplex says.
 type HTTP struct {
 	opts       HTTPOptions
 	log        *slog.Logger
 	tls        *tls.Config // nil: plain HTTP
 	auth       []byte      // the expected bearer token, nil if none
+	basic      []byte      // the expected basic auth "user:password", nil if none
+	frameIDs   *frameIDs   // logplex: Logplex-Frame-Ids seen lately
 	retryAfter string      // Retry-After header value
 
 	stats   httpCounters
@@ -120,9 +161,9 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 	opts.Name = cmpOr(opts.Name, "http")
 	opts.Format = cmpOr(opts.Format, FormatPulse)
 	switch opts.Format {
-	case FormatPulse, FormatLines, FormatNDJSON:
+	case FormatPulse, FormatLines, FormatNDJSON, FormatLogplex:
 	default:
-		return nil, fmt.Errorf("inputs: http %q: format %q: want %q, %q or %q", opts.Name, opts.Format, FormatPulse, FormatLines, FormatNDJSON)
+		return nil, fmt.Errorf("inputs: http %q: format %q: want %q, %q, %q or %q", opts.Name, opts.Format, FormatPulse, FormatLines, FormatNDJSON, FormatLogplex)
 	}
 	opts.Stream = cmpOr(opts.Stream, DefaultHTTPStream)
 	switch {
@@ -137,7 +178,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 	if _, _, err := net.SplitHostPort(opts.Listen); err != nil {
 		return nil, fmt.Errorf("inputs: http %q: listen: %w", opts.Name, err)
 	}
-	if opts.MaxBodyBytes < 0 || opts.PushBackAfter < 0 || opts.RetryAfter < 0 || opts.MaxEvents < 0 {
+	if opts.MaxBodyBytes < 0 || opts.PushBackAfter < 0 || opts.RetryAfter < 0 || opts.MaxEvents < 0 || opts.DedupWindow < 0 {
 		return nil, fmt.Errorf("inputs: http %q: negative limit or duration", opts.Name)
 	}
 	// fasthttp takes an int; a body must also fit in memory twice over.
@@ -148,6 +189,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 	opts.PushBackAfter = cmpOr(opts.PushBackAfter, DefaultHTTPPushBackAfter)
 	opts.RetryAfter = cmpOr(opts.RetryAfter, DefaultHTTPRetryAfter)
 	opts.MaxEvents = cmpOr(opts.MaxEvents, DefaultHTTPMaxEvents)
+	opts.DedupWindow = cmpOr(opts.DedupWindow, DefaultHTTPDedupWindow)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -163,6 +205,18 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 	h.scratch.New = func() any { return new(httpScratch) }
 	if opts.AuthToken != "" {
 		h.auth = []byte(opts.AuthToken)
+	}
+	if opts.BasicAuth != "" {
+		if opts.AuthToken != "" {
+			return nil, fmt.Errorf("inputs: http %q: basic auth and an auth token exclude each other", opts.Name)
+		}
+		if user, _, ok := strings.Cut(opts.BasicAuth, ":"); !ok || user == "" {
+			return nil, fmt.Errorf("inputs: http %q: basic auth: want user:password", opts.Name)
+		}
+		h.basic = []byte(opts.BasicAuth)
+	}
+	if opts.Format == FormatLogplex {
+		h.frameIDs = newFrameIDs(opts.DedupWindow, maxFrameIDs)
 	}
 	switch {
 	case opts.TLSCertFile != "" && opts.TLSKeyFile != "":

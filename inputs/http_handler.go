@@ -53,8 +53,15 @@ func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *h
 		return &httpError{http.StatusNotFound, rejectNotFound, "not found: POST batches to " + protocol.Path}
 	}
 	if !h.authorized(rc.Request.Header.Peek("Authorization")) {
+		if h.basic != nil {
+			rc.Response.Header.Set("WWW-Authenticate", `Basic realm="pulse"`)
+			return &httpError{http.StatusUnauthorized, rejectUnauthorized, "missing or wrong basic auth credentials"}
+		}
 		rc.Response.Header.Set("WWW-Authenticate", `Bearer realm="pulse"`)
 		return &httpError{http.StatusUnauthorized, rejectUnauthorized, "missing or wrong bearer token"}
+	}
+	if h.opts.Format == FormatLogplex {
+		return h.serveLogplex(ctx, emit, rc)
 	}
 
 	if h.opts.Format == FormatPulse {
@@ -73,10 +80,19 @@ func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *h
 			return herr
 		}
 	}
-	if len(s.events) == 0 {
-		return nil // nothing to store: 200
+	if herr := h.store(ctx, emit, rc, s, rc.RemoteAddr().String()); herr != nil {
+		return herr
 	}
+	rc.SetStatusCode(http.StatusOK)
+	return nil
+}
 
+// store emits s.events as one batch from source and waits until they are
+// committed: in every output's buffer. It counts them as accepted.
+func (h *HTTP) store(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx, s *httpScratch, source string) *httpError {
+	if len(s.events) == 0 {
+		return nil // nothing to store
+	}
 	var size int64
 	for _, ev := range s.events {
 		size += int64(len(ev))
@@ -85,7 +101,7 @@ func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *h
 	b := &s.batch
 	*b = Batch{
 		Input:  h.opts.Name,
-		Source: rc.RemoteAddr().String(),
+		Source: source,
 		Time:   time.Now(),
 		Events: s.events,
 		Sync:   true,
@@ -116,7 +132,6 @@ func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *h
 	}
 	h.stats.events.Add(int64(len(s.events)))
 	h.stats.bytes.Add(size)
-	rc.SetStatusCode(http.StatusOK)
 	return nil
 }
 
@@ -131,8 +146,11 @@ type commitSignal struct {
 func (s *commitSignal) commit() { s.once.Do(func() { close(s.c) }) }
 
 // authorized reports whether the Authorization header carries the bearer
-// token, comparing the token in constant time.
+// token (or the basic auth credentials), comparing in constant time.
 func (h *HTTP) authorized(header []byte) bool {
+	if h.basic != nil {
+		return basicAuthorized(header, h.basic)
+	}
 	if h.auth == nil {
 		return true
 	}

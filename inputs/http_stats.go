@@ -7,7 +7,11 @@ type HTTPStats struct {
 	Requests int64 // requests received, rejected ones included
 	Events   int64 // events of accepted requests (answered 200)
 	Bytes    int64 // bytes of those events, as emitted (decompressed, unframed)
-	Rejected HTTPRejected
+
+	// Duplicates counts logplex requests answered 200 without emitting
+	// anything because their Logplex-Frame-Id was accepted before.
+	Duplicates int64
+	Rejected   HTTPRejected
 }
 
 // HTTPRejected counts requests not answered 200, by reason.
@@ -87,10 +91,11 @@ func (r rejectReason) String() string {
 // httpCounters are updated by the handlers and read by Stats from any
 // goroutine.
 type httpCounters struct {
-	requests atomic.Int64
-	events   atomic.Int64
-	bytes    atomic.Int64
-	rejected [numRejectReasons]atomic.Int64
+	requests   atomic.Int64
+	events     atomic.Int64
+	bytes      atomic.Int64
+	duplicates atomic.Int64
+	rejected   [numRejectReasons]atomic.Int64
 }
 
 // Stats returns the input's counters. It is safe to call concurrently.
@@ -98,9 +103,10 @@ func (h *HTTP) Stats() HTTPStats {
 	c := &h.stats
 	r := func(reason rejectReason) int64 { return c.rejected[reason].Load() }
 	return HTTPStats{
-		Requests: c.requests.Load(),
-		Events:   c.events.Load(),
-		Bytes:    c.bytes.Load(),
+		Requests:   c.requests.Load(),
+		Events:     c.events.Load(),
+		Bytes:      c.bytes.Load(),
+		Duplicates: c.duplicates.Load(),
 		Rejected: HTTPRejected{
 			BadBody:       r(rejectBadBody),
 			TooLarge:      r(rejectTooLarge),
