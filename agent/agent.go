@@ -20,6 +20,7 @@ import (
 	"pulse/buffer"
 	"pulse/config"
 	"pulse/inputs"
+	"pulse/merger"
 	"pulse/metrics"
 	"pulse/outputs"
 	"pulse/pipeline"
@@ -61,6 +62,7 @@ type Agent struct {
 
 	// Stats sources, kept for the admin endpoint.
 	fileIns   []*inputs.File
+	merge     *merger.Merger              // merger mode: the inputs feed it, it feeds the router
 	inStats   []func() admin.InputStatus  // per input
 	outStats  []func(*admin.OutputStatus) // per output: fills in delivery
 	aggregate *metrics.Aggregator
@@ -106,6 +108,10 @@ func (a *Agent) build(opts Options) error {
 		a.queues = append(a.queues, q)
 		enc := pipeline.Encoding(oc.Encoding)
 		out, err := a.newOutput(oc, enc)
+		if oc.Stream == config.StreamSnapshots && enc == pipeline.NDJSON {
+			// A snapshot is a JSON object already: one per line, as is.
+			enc = pipeline.Lines
+		}
 		if err != nil {
 			return fmt.Errorf("output %s: %w", oc.Name, err)
 		}
@@ -136,6 +142,19 @@ func (a *Agent) build(opts Options) error {
 		return err
 	}
 	a.router = r
+	if cfg.Merge != nil {
+		m, err := merger.New(merger.Options{
+			Dir:           filepath.Join(cfg.DataDir, "merger"),
+			Interval:      cfg.Merge.Interval.D(),
+			FinalizeAfter: cfg.Merge.FinalizeAfter.D(),
+			Emit:          r.Emit,
+			Logger:        a.log,
+		})
+		if err != nil {
+			return fmt.Errorf("merge: %w", err)
+		}
+		a.merge = m
+	}
 	for _, ic := range cfg.Inputs {
 		if err := r.CheckInput(ic.Name, ic.Parse, a.log); err != nil {
 			return err
@@ -275,7 +294,12 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 		if ic.TLS != nil {
 			cert, key = ic.TLS.CertFile, ic.TLS.KeyFile
 		}
+		stream := inputs.StreamEvents
+		if a.cfg.Merge != nil {
+			stream = inputs.StreamFragments
+		}
 		h, err := inputs.NewHTTP(inputs.HTTPOptions{
+			Stream:        stream,
 			Name:          ic.Name,
 			Listen:        ic.Listen,
 			Format:        ic.Format,
@@ -355,13 +379,23 @@ func (a *Agent) Run(ctx context.Context) error {
 		_ = a.router.Run(routerCtx)
 	}()
 
+	emit := a.router.Emit
+	mergeDone := make(chan error, 1)
+	mergeCtx, stopMerge := context.WithCancel(context.Background())
+	defer stopMerge()
+	if a.merge != nil {
+		emit = a.merge.Emit
+		go func() { mergeDone <- a.merge.Run(mergeCtx) }()
+	} else {
+		close(mergeDone)
+	}
 	inErr := make(chan error, len(a.ins))
 	var inWG sync.WaitGroup
 	for i, in := range a.ins {
 		inWG.Add(1)
 		go func() {
 			defer inWG.Done()
-			err := in.Run(a.inCtx, a.router.Emit)
+			err := in.Run(a.inCtx, emit)
 			if err != nil && a.inCtx.Err() == nil {
 				err = fmt.Errorf("input %s: %w", a.names[i], err)
 			} else {
@@ -406,6 +440,13 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("input failed", "err", err)
 			runErr = errors.Join(runErr, err)
 		}
+	}
+	// The merge stage saves its state and emits its last snapshots before
+	// the router stops taking them.
+	stopMerge()
+	if err := <-mergeDone; err != nil {
+		a.log.Error("merge stage", "err", err)
+		runErr = errors.Join(runErr, err)
 	}
 	routerCancel()
 	<-routerDone
@@ -483,6 +524,10 @@ func (a *Agent) Status() admin.Status {
 		a.outStats[i](&o)
 		st.Outputs = append(st.Outputs, o)
 	}
+	if a.merge != nil {
+		m := a.merge.Stats()
+		st.Merger = &admin.MergerStatus{FragmentsIn: int64(m.Fragments), Duplicates: int64(m.Duplicates), TooLate: int64(m.TooLate), Keys: m.Keys}
+	}
 	if a.aggregate != nil {
 		m := a.aggregate.Stats()
 		st.Metrics = &admin.MetricsStatus{ActiveKeys: m.ActiveKeys, Observed: m.Observed, DroppedLate: m.DroppedLate, FragmentsOut: m.FragmentsOut}
@@ -521,6 +566,12 @@ func (a *Agent) drain(deadline time.Time) {
 }
 
 func (a *Agent) close() {
+	if a.merge != nil {
+		if err := a.merge.Close(); err != nil {
+			a.log.Error("closing merge stage", "err", err)
+		}
+		a.merge = nil
+	}
 	for _, q := range a.queues {
 		if err := q.Close(); err != nil {
 			a.log.Error("closing buffer", "err", err)

@@ -71,7 +71,7 @@ func NewRouter(host string, outs []OutputOptions, m *MetricsOptions) (*Router, e
 		bt := newBatcher(o, host)
 		r.batchers = append(r.batchers, bt)
 		switch o.Stream {
-		case "", "events":
+		case "", "events", "snapshots": // a merger emits its snapshots as records
 			r.events = append(r.events, bt)
 		case "fragments":
 			if o.Encoding != Pulse {

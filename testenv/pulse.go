@@ -41,6 +41,17 @@ func StartAgent(t testing.TB, root, name, config string) *Node {
 	return &Node{Process: Start(t, root, name, Binary(t), "agent", "-config", cfg), Dir: dir}
 }
 
+// StartMerger is StartAgent for `pulse merger`.
+func StartMerger(t testing.TB, root, name, config string) *Node {
+	t.Helper()
+	dir := filepath.Join(root, name)
+	cfg := filepath.Join(root, name+".yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(config, dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &Node{Process: Start(t, root, name, Binary(t), "merger", "-config", cfg), Dir: dir}
+}
+
 // WaitListening waits until addr accepts TCP connections, failing fast if
 // the process exits.
 func WaitListening(t testing.TB, p *Process, addr string) {

@@ -16,16 +16,42 @@ import (
 )
 
 func runAgent(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	return run1(false, args, stdin, stdout, stderr)
+}
+
+// runMerger runs a merger: the agent's machinery with a merge: section,
+// whose inputs take fragments and whose outputs carry snapshots.
+func runMerger(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return run1(true, args, stdin, stdout, stderr)
+}
+
+func run1(merger bool, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	name := "agent"
+	if merger {
+		name = "merger"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgFile := fs.String("config", "", "config `file` (default: the embedded default, stdin → ./pulse-data/out/local)")
 	printCfg := fs.Bool("print-config", false, "print the effective config and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if merger && *cfgFile == "" {
+		fmt.Fprintln(stderr, "usage: pulse merger -config FILE")
+		return 2
+	}
 	cfg, err := loadConfig(*cfgFile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if merger != (cfg.Merge != nil) {
+		if merger {
+			fmt.Fprintf(stderr, "%s: a merger's config needs a merge: section\n", *cfgFile)
+		} else {
+			fmt.Fprintf(stderr, "%s: has a merge: section: run it with pulse merger\n", *cfgFile)
+		}
 		return 1
 	}
 	if *printCfg {

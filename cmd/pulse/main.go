@@ -18,6 +18,7 @@ Usage:
   pulse sink -listen ADDR -dir DIR [flags]     receive batches over HTTP and write their events to files in DIR
   pulse gen (-count N | -duration D) [flags]   generate realistic log lines (Heroku router, runtime metrics, l2met)
   pulse lsevents [-watch] [DIR ...]            show event files and buffers: counts, bytes, times, rates
+  pulse merger -config FILE                    merge fragments from agents into snapshots (a config with merge:)
   pulse validate -config FILE                  check a config file; prints ok or every error
   pulse version                                print the version
 `
@@ -34,6 +35,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "agent":
 		return runAgent(args[1:], stdin, stdout, stderr)
+	case "merger":
+		return runMerger(args[1:], stdin, stdout, stderr)
 	case "sink":
 		return runSink(args[1:], stderr)
 	case "validate":
