@@ -176,6 +176,9 @@ func (a *Agent) metricsOptions() (*pipeline.MetricsOptions, error) {
 	if m == nil {
 		return nil, nil
 	}
+	if err := os.MkdirAll(filepath.Join(a.cfg.DataDir, "metrics"), 0o750); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	ids, err := metrics.NewFileIDs(filepath.Join(a.cfg.DataDir, "metrics", "ids"))
 	if err != nil {
 		return nil, fmt.Errorf("metrics: fragment ids: %w", err)
