@@ -1,0 +1,84 @@
+package merger
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"pulse/inputs"
+)
+
+// A snapshot batch the outputs refuse is emitted again until they take it.
+func TestSnapshotEmitRetries(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	w := newWorkload(rng, time.Now().Add(-time.Hour), 2, 2, 300, 1)
+	sink := newSnapshotSink()
+	var calls atomic.Int32
+	flaky := func(ctx context.Context, b *inputs.Batch) error {
+		if calls.Add(1) <= 2 {
+			return errors.New("outputs closed for a moment")
+		}
+		return sink.emit(ctx, b)
+	}
+	m := newTestMerger(t, t.TempDir(), flaky)
+	if _, err := emitBatch(context.Background(), m, w.frags); err != nil {
+		t.Fatal(err)
+	}
+	runMerger(t, m)
+	waitFor(t, 10*time.Second, "snapshots complete", func() bool {
+		got, _ := sink.snapshot()
+		return complete(got, w.ref)
+	})
+	got, err := sink.snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshots(t, got, w.ref)
+	if st := m.Stats(); st.SnapshotErrors != 2 || st.SnapshotsDropped != 0 || st.Snapshots != uint64(len(w.ref)) {
+		t.Errorf("stats %+v: want 2 snapshot errors, %d snapshots", st, len(w.ref))
+	}
+}
+
+// Snapshots taken but not emitted when Run stops (the outputs stayed full)
+// are not recorded as sent: the next run emits them.
+func TestSnapshotsUnsentAtShutdown(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	w := newWorkload(rng, time.Now().Add(-time.Hour), 2, 2, 300, 1)
+	dir := t.TempDir()
+	var calls atomic.Int32
+	full := func(ctx context.Context, _ *inputs.Batch) error {
+		calls.Add(1)
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	m := newTestMerger(t, dir, full)
+	// One batch, merged whole before the snapshots that do not get out.
+	if _, err := emitBatch(context.Background(), m, w.frags); err != nil {
+		t.Fatal(err)
+	}
+	r := runMerger(t, m)
+	waitFor(t, 10*time.Second, "snapshots emitted into full outputs", func() bool { return calls.Load() > 0 })
+	r.stop(t)
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Stats(); st.Snapshots != 0 || st.Merged != uint64(len(w.frags)) || st.Buffer.InFlight != 0 {
+		t.Fatalf("stats %+v: want all merged and acknowledged, no snapshot out", st)
+	}
+
+	sink := newSnapshotSink()
+	m = newTestMerger(t, dir, sink.emit)
+	runMerger(t, m)
+	waitFor(t, 10*time.Second, "the snapshots emitted after the restart", func() bool {
+		got, _ := sink.snapshot()
+		return complete(got, w.ref)
+	})
+	got, err := sink.snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshots(t, got, w.ref)
+}
