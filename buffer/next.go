@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 )
 
 // Next returns the next batch, waiting until one is available or ctx ends.
@@ -181,7 +182,7 @@ func (q *Queue) admit(frame []byte) (header, bool) {
 		q.counters.LostEvents += events
 		q.freeSpace()
 		q.mu.Unlock()
-		if ok, suppressed := q.corruptLog.allow(); ok {
+		if ok, suppressed := q.corruptLog.Allow(time.Now()); ok {
 			q.log.Error("corrupt batch skipped: CRC mismatch", "bytes", len(frame), "events", events, "suppressed", suppressed)
 		}
 		return h, false
@@ -192,7 +193,7 @@ func (q *Queue) admit(frame []byte) (header, bool) {
 		q.counters.SkippedDuplicates++
 		q.freeSpace()
 		q.mu.Unlock()
-		if ok, suppressed := q.dupLog.allow(); ok {
+		if ok, suppressed := q.dupLog.Allow(time.Now()); ok {
 			q.log.Info("batch consumed before a restart skipped", "seq", h.seq, "consumed", q.consumed, "suppressed", suppressed)
 		}
 		return h, false

@@ -31,6 +31,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pulse/lograte"
+
 	"github.com/nsqio/go-diskqueue"
 )
 
@@ -99,8 +101,8 @@ type Queue struct {
 
 	disk diskUsage
 
-	corruptLog sometimes
-	dupLog     sometimes
+	corruptLog lograte.Limiter
+	dupLog     lograte.Limiter
 
 	onCrashPoint func(name string) // tests only; set before use
 }
@@ -155,8 +157,8 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 		handed:     make(map[uint64]tally),
 		replay:     left,
 		space:      make(chan struct{}),
-		corruptLog: sometimes{every: time.Second},
-		dupLog:     sometimes{every: time.Second},
+		corruptLog: lograte.Limiter{Every: time.Second},
+		dupLog:     lograte.Limiter{Every: time.Second},
 	}
 	q.counters.MaxBytes = opts.MaxBytes
 	q.counters.BadSegments = bad

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pulse/buffer"
+	"pulse/lograte"
 	"pulse/metrics"
 	"pulse/protocol"
 )
@@ -42,8 +43,8 @@ type Merger struct {
 	snapEvs  [][]byte // events of the snapshot batch, into snapBuf
 
 	c       counters
-	badLog  sometimes // records in the buffer that do not decode
-	failLog sometimes // checkpoint and snapshot emission failures
+	badLog  lograte.Limiter // records in the buffer that do not decode
+	failLog lograte.Limiter // checkpoint and snapshot emission failures
 }
 
 // counters are updated by Emit and Run and read by Stats.
@@ -93,8 +94,8 @@ func New(opts Options) (*Merger, error) {
 		q:         q,
 		state:     state,
 		statePath: path,
-		badLog:    sometimes{every: 10 * time.Second},
-		failLog:   sometimes{every: 10 * time.Second},
+		badLog:    lograte.Limiter{Every: 10 * time.Second},
+		failLog:   lograte.Limiter{Every: 10 * time.Second},
 	}
 	m.writers.New = func() any { return new(protocol.Writer) }
 	st, bst := state.Stats(), q.Stats()

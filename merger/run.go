@@ -114,7 +114,7 @@ func (m *Merger) merge(msg buffer.Message) {
 
 func (m *Merger) badRecord(batch uint64, err error) {
 	m.c.badRecords.Add(1)
-	if ok, suppressed := m.badLog.allow(); ok {
+	if ok, suppressed := m.badLog.Allow(time.Now()); ok {
 		m.log.Error("merger: record in the buffer is not a fragment: skipped", "batch", batch, "err", err, "suppressed", suppressed)
 	}
 }
@@ -130,7 +130,7 @@ func (m *Merger) checkpoint() error {
 	size, err := saveState(m.statePath, m.state)
 	if err != nil {
 		m.c.ckErrors.Add(1)
-		if ok, suppressed := m.failLog.allow(); ok {
+		if ok, suppressed := m.failLog.Allow(time.Now()); ok {
 			m.log.Error("merger: checkpoint failed; its batches stay in the buffer", "err", err, "unacked", len(m.unacked), "suppressed", suppressed)
 		}
 		return err
@@ -144,7 +144,7 @@ func (m *Merger) checkpoint() error {
 		// Not fatal: the batch comes again after a restart, and its
 		// fragments are then found in the checkpoint's seen sets.
 		if err := m.q.Ack(id); err != nil {
-			if ok, suppressed := m.failLog.allow(); ok {
+			if ok, suppressed := m.failLog.Allow(time.Now()); ok {
 				m.log.Warn("merger: ack of a checkpointed batch failed", "batch", id, "err", err, "suppressed", suppressed)
 			}
 		}

@@ -82,7 +82,7 @@ func (m *Merger) emitRetrying(ctx context.Context, b *inputs.Batch) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("merger: emit snapshots: %w", err)
 		}
-		if ok, suppressed := m.failLog.allow(); ok {
+		if ok, suppressed := m.failLog.Allow(time.Now()); ok {
 			m.log.Warn("merger: emit snapshots failed, retrying", "snapshots", len(b.Events), "err", err, "retry_in", pause, "suppressed", suppressed)
 		}
 		t := time.NewTimer(pause)

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pulse/lograte"
+
 	"github.com/cenkalti/backoff/v4"
 )
 
@@ -37,7 +39,7 @@ type File struct {
 	opts    FileOptions
 	log     *slog.Logger
 	running atomic.Bool
-	errLog  logLimiter
+	errLog  lograte.Limiter
 
 	batches, events, bytes, files atomic.Int64
 }
@@ -69,7 +71,7 @@ func NewFile(opts FileOptions) (*File, error) {
 	return &File{
 		opts:   opts,
 		log:    opts.Logger.With("output", opts.Name),
-		errLog: logLimiter{every: logEvery},
+		errLog: lograte.Limiter{Every: logEvery},
 	}, nil
 }
 
@@ -136,7 +138,7 @@ func (f *File) write(ctx context.Context, w *rotatingFile, b Batch) bool {
 			f.bytes.Add(n)
 			return true
 		}
-		if ok, suppressed := f.errLog.allow(time.Now()); ok {
+		if ok, suppressed := f.errLog.Allow(time.Now()); ok {
 			f.log.Error("write failed, will retry", "batch", b.ID, "err", err, "suppressed", suppressed)
 		}
 		if bo == nil {

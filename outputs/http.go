@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"pulse/lograte"
 )
 
 // HTTPOptions configures an HTTP output. Zero values take the defaults
@@ -75,8 +77,8 @@ type HTTP struct {
 	running  atomic.Bool
 	nodeLogs []nodeLog // per node
 
-	failLog logLimiter
-	deadLog logLimiter
+	failLog lograte.Limiter
+	deadLog lograte.Limiter
 
 	batches, events, bytes  atomic.Int64
 	retries, failures       atomic.Int64
@@ -86,7 +88,7 @@ type HTTP struct {
 
 // nodeLog limits the lines a flapping node can log about its moves.
 type nodeLog struct {
-	out, back logLimiter
+	out, back lograte.Limiter
 }
 
 // logEvery is how often a repeated failure is logged, per output and kind.
@@ -138,8 +140,8 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 		log:      opts.Logger.With("output", opts.Name),
 		dead:     dead,
 		nodeLogs: make([]nodeLog, len(opts.Endpoints)),
-		failLog:  logLimiter{every: logEvery},
-		deadLog:  logLimiter{every: logEvery},
+		failLog:  lograte.Limiter{Every: logEvery},
+		deadLog:  lograte.Limiter{Every: logEvery},
 	}
 	members := make([]*member, 0, len(opts.Endpoints))
 	seen := make(map[string]bool, len(opts.Endpoints))
@@ -162,7 +164,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 			return nil, fmt.Errorf("http output %q: %w", opts.Name, err)
 		}
 		h.nodes = append(h.nodes, n)
-		h.nodeLogs[i] = nodeLog{out: logLimiter{every: logEvery}, back: logLimiter{every: logEvery}}
+		h.nodeLogs[i] = nodeLog{out: lograte.Limiter{Every: logEvery}, back: lograte.Limiter{Every: logEvery}}
 		members = append(members, &member{endpoint: ep, node: n})
 	}
 	h.cluster = newCluster(members, clusterOptions{

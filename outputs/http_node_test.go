@@ -66,26 +66,3 @@ func TestParseEndpoint(t *testing.T) {
 		}
 	}
 }
-
-func TestLogLimiter(t *testing.T) {
-	l := logLimiter{every: 5 * time.Second}
-	t0 := time.Unix(1000, 0)
-	steps := []struct {
-		at         time.Duration
-		ok         bool
-		suppressed int64
-	}{
-		{0, true, 0},
-		{time.Second, false, 0},
-		{4 * time.Second, false, 0},
-		{5 * time.Second, true, 2},
-		{6 * time.Second, false, 0},
-		{20 * time.Second, true, 1},
-	}
-	for _, s := range steps {
-		ok, n := l.allow(t0.Add(s.at))
-		if ok != s.ok || n != s.suppressed {
-			t.Errorf("at %v: allow = %v, %d; want %v, %d", s.at, ok, n, s.ok, s.suppressed)
-		}
-	}
-}

@@ -209,12 +209,12 @@ func (r *runLoop) finish(res result) error {
 	change, nextProbe := h.cluster.done(res.m, res.trial, res.outcome, res.d.b.Events, res.retryAfter, now)
 	switch logs := &h.nodeLogs[res.m.index]; change {
 	case ejected:
-		if ok, suppressed := logs.out.allow(now); ok {
+		if ok, suppressed := logs.out.Allow(now); ok {
 			h.log.Warn("node out", "endpoint", res.m.endpoint, "trial", res.trial,
 				"next_probe", nextProbe, "err", res.err, "suppressed", suppressed)
 		}
 	case rejoined:
-		if ok, suppressed := logs.back.allow(now); ok {
+		if ok, suppressed := logs.back.Allow(now); ok {
 			h.log.Info("node back", "endpoint", res.m.endpoint, "suppressed", suppressed)
 		}
 	}

@@ -72,7 +72,7 @@ func (h *HTTP) setAside(b Batch, m *member, cause error) error {
 	}
 	h.deadBatches.Add(1)
 	h.deadEvents.Add(int64(b.Events))
-	if ok, suppressed := h.deadLog.allow(time.Now()); ok {
+	if ok, suppressed := h.deadLog.Allow(time.Now()); ok {
 		h.log.Warn("batch rejected, set aside",
 			"endpoint", m.endpoint, "batch", b.ID, "events", b.Events,
 			"file", path, "err", cause, "suppressed", suppressed)
@@ -88,7 +88,7 @@ func (h *HTTP) ack(src Source, b Batch) error {
 }
 
 func (h *HTTP) logFailure(m *member, b Batch, attempt int, re *RetryableError) {
-	ok, suppressed := h.failLog.allow(time.Now())
+	ok, suppressed := h.failLog.Allow(time.Now())
 	if !ok {
 		return
 	}
