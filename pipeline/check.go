@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"pulse/lograte"
 	"pulse/pipeline/parse"
 )
 
@@ -25,14 +26,14 @@ type checker struct {
 	format string
 	log    *slog.Logger
 
+	logs lograte.Limiter
+
 	mu      sync.Mutex
 	reasons map[string]int64
-	lastLog time.Time
-	quiet   int
 }
 
 func newChecker(input, format string, log *slog.Logger) *checker {
-	return &checker{input: input, format: format, log: log, reasons: map[string]int64{}}
+	return &checker{input: input, format: format, log: log, reasons: map[string]int64{}, logs: lograte.Limiter{Every: 10 * time.Second}}
 }
 
 // check parses ev and returns the reason it failed, "" if it parsed.
@@ -79,18 +80,8 @@ func (c *checker) observe(events [][]byte, now time.Time) {
 		}
 		c.mu.Lock()
 		c.reasons[reason]++
-		logIt := now.Sub(c.lastLog) >= 10*time.Second
-		if logIt {
-			c.lastLog = now
-		} else {
-			c.quiet++
-		}
-		quiet := c.quiet
-		if logIt {
-			c.quiet = 0
-		}
 		c.mu.Unlock()
-		if logIt {
+		if ok, quiet := c.logs.Allow(now); ok {
 			c.log.Warn("event does not parse; forwarded unchanged", "input", c.input, "format", c.format,
 				"reason", reason, "excerpt", excerpt(ev), "suppressed", quiet)
 		}
