@@ -529,7 +529,7 @@ func (a *Agent) Status() admin.Status {
 	}
 	if a.merge != nil {
 		m := a.merge.Stats()
-		st.Merger = &admin.MergerStatus{FragmentsIn: int64(m.Fragments), Duplicates: int64(m.Duplicates), TooLate: int64(m.TooLate), Keys: m.Keys}
+		st.Merger = &admin.MergerStatus{FragmentsIn: int64(m.Fragments), Duplicates: int64(m.Duplicates), TooLate: int64(m.TooLate), SnapshotsOut: int64(m.Snapshots), Keys: m.Keys}
 	}
 	if a.aggregate != nil {
 		m := a.aggregate.Stats()
