@@ -19,6 +19,8 @@ Usage:
   pulse gen (-count N | -duration D) [flags]   generate realistic log lines (Heroku router, runtime metrics, l2met)
   pulse lsevents [-watch] [DIR ...]            show event files and buffers: counts, bytes, times, rates
   pulse merger -config FILE                    merge fragments from agents into snapshots (a config with merge:)
+  pulse demo [-events N] [-rate R] [-keep]     run a whole topology locally, kill a node half-way, verify every event arrived
+  pulse bench [-events N | -duration D] [-down B:10s-30s] [-out DIR]   measure the three-cluster scenario (report.json, chart.svg)
   pulse validate -config FILE                  check a config file; prints ok or every error
   pulse version                                print the version
 `
@@ -43,6 +45,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runValidate(args[1:], stdout, stderr)
 	case "gen":
 		return runGen(args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "lsevents":
 		return runLsevents(args[1:], stdout, stderr)
 	case "version", "-version", "--version":

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os/signal"
+	"syscall"
+
+	"pulse/demo"
+)
+
+func runBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o demo.BenchOptions
+	fs.IntVar(&o.Events, "events", 0, fmt.Sprintf("events in the pre-generated file (default %d unless -duration)", demo.DefaultBenchEvents))
+	fs.DurationVar(&o.Duration, "duration", 0, "instead of -events: gen writes the file for this `long` while the agent reads it")
+	fs.Float64Var(&o.Rate, "rate", 0, "with -duration: gen's events per `second` (0: as fast as possible)")
+	fs.StringVar(&o.Down, "down", "", "take a cluster down for part of the run: `CLUSTER:FROM-TO`, e.g. B:10s-30s")
+	fs.StringVar(&o.OutDir, "out", ".", "`directory` for report.json and chart.svg")
+	fs.StringVar(&o.Dir, "dir", "", "working `directory` (default: a new temp dir, removed at the end)")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
+	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultBenchTimeout, "give up after this `long`")
+	quiet := fs.Bool("q", false, "no progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 || o.Events != 0 && o.Duration != 0 {
+		fmt.Fprintln(stderr, "usage: pulse bench [-events N | -duration D] [-down B:10s-30s] [-out DIR] [flags]")
+		fs.PrintDefaults()
+		return 2
+	}
+	o.Out = stdout
+	if !*quiet {
+		o.Progress = stderr
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if _, err := demo.Bench(ctx, o); err != nil {
+		fmt.Fprintln(stderr, "pulse", err)
+		return 1
+	}
+	return 0
+}
