@@ -121,7 +121,7 @@ func Demo(ctx context.Context, o Options) (sum Summary, err error) {
 	defer func() {
 		g.stopAll(15 * time.Second)
 		sum.PIDs = g.pids()
-		fmt.Fprintf(o.Out, "stopped and reaped %d child processes\n", len(sum.PIDs))
+		fmt.Fprintf(o.Out, "stopped and reaped %d child processes: pids%s\n", len(sum.PIDs), pidList(sum.PIDs))
 		switch {
 		case err != nil:
 			fmt.Fprintf(o.Out, "kept %s for inspection\n", dir)
@@ -527,4 +527,12 @@ func bytesStr(n int64) string {
 		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+func pidList(pids []int) string {
+	var b strings.Builder
+	for _, p := range pids {
+		fmt.Fprintf(&b, " %d", p)
+	}
+	return b.String()
 }
