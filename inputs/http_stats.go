@@ -5,7 +5,7 @@ import "sync/atomic"
 // HTTPStats are the counters of an HTTP input.
 type HTTPStats struct {
 	Requests int64 // requests received, rejected ones included
-	Events   int64 // events of accepted requests (answered 200)
+	Events   int64 // events stored: of requests answered 200, and logplex frames stored before a malformed one
 	Bytes    int64 // bytes of those events, as emitted (decompressed, unframed)
 
 	// Duplicates counts logplex requests answered 200 without emitting

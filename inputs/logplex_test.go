@@ -481,6 +481,8 @@ func (ce *lockedCopyingEmit) emit(ctx context.Context, b *Batch) error {
 	return ce.c.emit(ctx, b)
 }
 
+func (ce *lockedCopyingEmit) count() int64 { return ce.c.events.Load() }
+
 // logplexRouterBody returns a body of n router frames from the samples.
 func logplexRouterBody(tb testing.TB, n int) []byte {
 	sample, err := os.ReadFile("testdata/logplex/router.txt")

@@ -41,6 +41,10 @@ type syslogConn struct {
 	batch  Batch
 	bytes  int       // bytes of the batch's events
 	opened time.Time // when the batch's first event arrived
+
+	// active is when bytes last arrived, or emit last returned: a sender
+	// held back by emit (backpressure) is not idle.
+	active time.Time
 }
 
 func newSyslogConn(s *Syslog, c net.Conn, emit Emit) *syslogConn {
@@ -70,7 +74,7 @@ func (c *syslogConn) run(ctx context.Context) {
 	log.Debug("syslog connection opened")
 
 	o := &c.s.opts
-	last := time.Now() // of the last bytes received
+	c.active = time.Now()
 	var deadline time.Time
 	for {
 		if c.w == len(c.buf) && !c.makeRoom(ctx) {
@@ -79,7 +83,7 @@ func (c *syslogConn) run(ctx context.Context) {
 		// The read waits at most until the batch is due, or the
 		// connection idle. A later idle deadline is set only when it has
 		// moved on by a fair amount: a timeout rechecks it anyway.
-		want := last.Add(o.IdleTimeout)
+		want := c.active.Add(o.IdleTimeout)
 		if len(c.batch.Events) > 0 {
 			want = c.opened.Add(o.FlushEvery)
 		}
@@ -90,7 +94,7 @@ func (c *syslogConn) run(ctx context.Context) {
 		n, err := c.conn.Read(c.buf[c.w:])
 		now := time.Now()
 		if n > 0 {
-			last = now
+			c.active = now
 			c.w += n
 			if !c.cut(ctx, now) {
 				return
@@ -105,7 +109,7 @@ func (c *syslogConn) run(ctx context.Context) {
 			c.flush(ctx) // what was received, if the pipeline still takes it
 			return
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			if now.Sub(last) >= o.IdleTimeout {
+			if now.Sub(c.active) >= o.IdleTimeout {
 				c.s.stats.idleTimeout.Add(1)
 				log.Debug("syslog connection closed: idle", "idle_timeout", o.IdleTimeout)
 				c.flush(ctx)
@@ -280,6 +284,7 @@ func (c *syslogConn) flush(ctx context.Context) bool {
 	}
 	c.batch.Time = c.opened
 	err := c.emit(ctx, &c.batch)
+	c.active = time.Now()
 	if err != nil {
 		c.s.stats.dropped.Add(int64(n))
 		if ctx.Err() == nil {

@@ -29,8 +29,11 @@ func (s *Syslog) runTCP(ctx context.Context, emit Emit) error {
 	defer ln.Close()
 	s.listening(ln.Addr())
 
+	// Connections stop on cctx: when ctx is done, or Run fails.
 	var conns sync.WaitGroup
 	defer conns.Wait()
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	backoff := time.Duration(0)
 	for {
 		c, err := ln.Accept()
@@ -62,7 +65,7 @@ func (s *Syslog) runTCP(ctx context.Context, emit Emit) error {
 		s.stats.accepted.Add(1)
 		conns.Go(func() {
 			defer s.stats.connections.Add(-1)
-			newSyslogConn(s, c, emit).run(ctx)
+			newSyslogConn(s, c, emit).run(cctx)
 		})
 	}
 }

@@ -277,6 +277,25 @@ func TestSyslogIdleTimeoutAndFlushEvery(t *testing.T) {
 	}
 }
 
+// A sender held back by emit for longer than IdleTimeout is not idle.
+func TestSyslogBackpressureIsNotIdle(t *testing.T) {
+	g := newGate()
+	srv := startSyslog(t, SyslogOptions{IdleTimeout: 300 * time.Millisecond, FlushEvery: 10 * time.Millisecond}, g.emit)
+	c := srv.dial(t, "tcp")
+	write(t, c, octet("<14>1 - h app - - - seq=0"))
+	waitFor(t, 5*time.Second, "emit to block", func() bool { return g.entered.Load() == 1 })
+	<-time.After(600 * time.Millisecond) // emit blocked for two idle timeouts
+	close(g.open)
+	write(t, c, octet("<14>1 - h app - - - seq=1"))
+	waitFor(t, 5*time.Second, "both messages", func() bool { return g.events.Load() == 2 })
+	if st := srv.s.Stats(); st.Errors.IdleTimeout != 0 || st.Messages != 2 {
+		t.Errorf("stats %+v, want no idle timeout", st)
+	}
+	if bad := g.err(); bad != "" {
+		t.Fatal(bad)
+	}
+}
+
 // Messages written close together go out in one batch.
 func TestSyslogBatchesAcrossMessages(t *testing.T) {
 	rec := &recorder{}
@@ -389,17 +408,13 @@ func TestSyslogTCPBackpressure(t *testing.T) {
 		writeErr <- nil
 	}()
 	waitFor(t, 10*time.Second, "emit to be called", func() bool { return g.entered.Load() == 1 })
-	// Stalled: no progress over several polls.
-	last, still := int64(-1), 0
+	// Stalled: no progress for 200ms.
+	last, changed := int64(-1), time.Now()
 	waitFor(t, 20*time.Second, "the sender to stall", func() bool {
-		n := written.Load()
-		if n == last {
-			still++
-		} else {
-			last, still = n, 0
+		if n := written.Load(); n != last {
+			last, changed = n, time.Now()
 		}
-		time.Sleep(20 * time.Millisecond) // one poll per 20ms: stalled for 200ms
-		return still >= 10
+		return time.Since(changed) >= 200*time.Millisecond
 	})
 	if n := written.Load(); n >= total {
 		t.Fatalf("the sender wrote all %d messages while emit was blocked", n)
