@@ -193,7 +193,7 @@ func (r *benchRun) wait(ctx context.Context, o BenchOptions, down *downSpec, rep
 				}
 			}
 		}
-		if r.fileSize > 0 && (down == nil || down.to == 0 || backNow) {
+		if r.fileSize > 0 {
 			done := true
 			for i := range clusters {
 				c := &clusters[i]
