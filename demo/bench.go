@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"pulse/idcount"
 )
 
 // Defaults of BenchOptions.
@@ -134,11 +136,11 @@ type Host struct {
 
 // ClusterResult is one cluster's outcome.
 type ClusterResult struct {
-	Name     string   `json:"name"`
-	Waited   bool     `json:"waited"` // false for a cluster down to the end
-	Complete bool     `json:"complete"`
-	After    float64  `json:"complete_after_s"`
-	IDs      idReport `json:"ids"`
+	Name     string         `json:"name"`
+	Waited   bool           `json:"waited"` // false for a cluster down to the end
+	Complete bool           `json:"complete"`
+	After    float64        `json:"complete_after_s"`
+	IDs      idcount.Report `json:"ids"`
 }
 
 // Sample is the agent's state at one second of the run.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"pulse/admin"
+	"pulse/idcount"
+	"pulse/procstat"
 )
 
 func numCPU() int { return runtime.NumCPU() }
@@ -201,15 +203,15 @@ func (r *benchRun) wait(ctx context.Context, o BenchOptions, down *downSpec, rep
 					continue
 				}
 				done = false
-				if dirBytes(r.dirs[c.Name]...) < r.fileSize {
+				if idcount.DirBytes(r.dirs[c.Name]...) < r.fileSize {
 					continue
 				}
 				at := time.Since(r.started)
-				ids, err := scanDirs(r.events, r.dirs[c.Name]...)
+				ids, err := idcount.ScanDirs(r.events, r.dirs[c.Name]...)
 				if err != nil {
 					continue
 				}
-				c.IDs = ids.report()
+				c.IDs = ids.Report()
 				if c.IDs.Missing == 0 {
 					c.Complete, c.After = true, at.Seconds()
 				}
@@ -227,7 +229,7 @@ func (r *benchRun) wait(ctx context.Context, o BenchOptions, down *downSpec, rep
 // finish samples the agent's cost (before it is stopped) and fills in
 // the figures.
 func (r *benchRun) finish(rep *Report, clusters []ClusterResult) error {
-	u, err := readUsage(r.agent.pid())
+	u, err := procstat.Read(r.agent.pid())
 	if err != nil {
 		return err
 	}
@@ -237,8 +239,8 @@ func (r *benchRun) finish(rep *Report, clusters []ClusterResult) error {
 	}
 	for i := range clusters {
 		if !clusters[i].Waited { // report what the dead cluster got before it went away
-			if ids, err := scanDirs(r.events, r.dirs[clusters[i].Name]...); err == nil {
-				clusters[i].IDs = ids.report()
+			if ids, err := idcount.ScanDirs(r.events, r.dirs[clusters[i].Name]...); err == nil {
+				clusters[i].IDs = ids.Report()
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pulse/admin"
+	"pulse/idcount"
 )
 
 // Defaults of Options.
@@ -71,10 +72,10 @@ func (o Options) withDefaults() (Options, error) {
 
 // Destination is what one destination received.
 type Destination struct {
-	Name   string   `json:"name"`
-	IDs    idReport `json:"ids"`
-	After  float64  `json:"complete_after_s"` // seconds from the start; 0 if never complete
-	Passed bool     `json:"complete"`
+	Name   string         `json:"name"`
+	IDs    idcount.Report `json:"ids"`
+	After  float64        `json:"complete_after_s"` // seconds from the start; 0 if never complete
+	Passed bool           `json:"complete"`
 }
 
 // Summary is the outcome of a demo run.
@@ -381,14 +382,14 @@ func demoWait(ctx context.Context, t *topology, o Options, start time.Time) ([]D
 				continue
 			}
 			complete = false
-			if !genDone || dirBytes(dirs[i]...) < genSize {
+			if !genDone || idcount.DirBytes(dirs[i]...) < genSize {
 				continue
 			}
-			c, err := scanDirs(o.Events, dirs[i]...)
+			c, err := idcount.ScanDirs(o.Events, dirs[i]...)
 			if err != nil {
 				continue // a file rotated under us; look again next tick
 			}
-			dests[i].IDs = c.report()
+			dests[i].IDs = c.Report()
 			if dests[i].IDs.Missing == 0 {
 				dests[i].Passed = true
 				dests[i].After = time.Since(start).Seconds()
@@ -402,8 +403,8 @@ func demoWait(ctx context.Context, t *topology, o Options, start time.Time) ([]D
 		if time.Now().After(deadline) {
 			for i := range dests {
 				if !dests[i].Passed {
-					if c, err := scanDirs(o.Events, dirs[i]...); err == nil {
-						dests[i].IDs = c.report()
+					if c, err := idcount.ScanDirs(o.Events, dirs[i]...); err == nil {
+						dests[i].IDs = c.Report()
 					}
 				}
 			}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pulse/idcount"
 )
 
 // pulseBin is the pulse binary built once for this test binary.
@@ -205,12 +207,12 @@ func TestIDsCountsFiles(t *testing.T) {
 	write("n1.log", "x request_id=9 id=0\nx id=1\nno id here\n")
 	write("n2.log", "x id=1\nx id=2\nx id=4")
 	write("n3.log.tmp", "x id=3\n") // being written: skipped
-	c, err := scanDirs(5, dir)
+	c, err := idcount.ScanDirs(5, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := c.report()
-	want := idReport{Lines: 6, Unique: 4, Duplicates: 1, Unknown: 1, Missing: 1, FirstMiss: []int{3}}
+	got := c.Report()
+	want := idcount.Report{Lines: 6, Unique: 4, Duplicates: 1, Unknown: 1, Missing: 1, FirstMiss: []int{3}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("report %v, want %v", got, want)
 	}

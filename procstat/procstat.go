@@ -1,4 +1,6 @@
-package demo
+// Package procstat reads what a process has cost from /proc (Linux):
+// CPU time, peak resident memory, bytes written to storage.
+package procstat
 
 import (
 	"bufio"
@@ -9,20 +11,20 @@ import (
 	"time"
 )
 
-// usage is what a process has cost so far, from /proc (Linux).
-type usage struct {
+// Usage is what a process has cost so far.
+type Usage struct {
 	CPU        time.Duration
 	PeakRSS    int64 // bytes (VmHWM)
 	DiskWrites int64 // bytes written to storage (write_bytes − cancelled_write_bytes)
 }
 
-// readUsage samples /proc/pid. Sample before the process exits: /proc/pid
-// is gone afterwards.
-func readUsage(pid int) (usage, error) {
-	var u usage
+// Read samples /proc/pid. Sample before the process exits: /proc/pid is
+// gone afterwards.
+func Read(pid int) (Usage, error) {
+	var u Usage
 	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return u, fmt.Errorf("demo: usage: %w", err)
+		return u, fmt.Errorf("procstat: %w", err)
 	}
 	// Fields after the ")" closing the command name; utime and stime are
 	// fields 14 and 15 of the line, in clock ticks (USER_HZ, 100 on Linux).
@@ -59,4 +61,8 @@ func procField(path, key string) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("%s: no %s", path, key)
+}
+
+func (u Usage) String() string {
+	return fmt.Sprintf("cpu=%v peak_rss=%.1fMiB disk_writes=%.1fMiB", u.CPU.Round(time.Millisecond), float64(u.PeakRSS)/(1<<20), float64(u.DiskWrites)/(1<<20))
 }

@@ -1,4 +1,6 @@
-package demo
+// Package idcount proves completeness: it counts how often each event id
+// (the N of "id=N" in a line) arrived, across the files of a destination.
+package idcount
 
 import (
 	"bytes"
@@ -7,20 +9,25 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
-// ids counts how often each event id (the N of " id=N" that pulse gen
-// ends every line with) was seen, for ids 0..n-1.
-type ids struct {
+// IDs counts how often each event id (the N of "id=N", as pulse gen ends
+// every line) was seen, for ids 0..n-1. It is safe for concurrent use.
+type IDs struct {
+	mu      sync.Mutex
 	counts  []uint32
 	lines   int64
 	unknown int64
 }
 
-func newIDs(n int) *ids { return &ids{counts: make([]uint32, n)} }
+// New tracks ids 0..n-1.
+func New(n int) *IDs { return &IDs{counts: make([]uint32, n)} }
 
-// addLines counts the ids in newline-separated data. It does not allocate.
-func (c *ids) addLines(data []byte) {
+// AddLines counts the ids in newline-separated data. It does not allocate.
+func (c *IDs) AddLines(data []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -41,14 +48,21 @@ func (c *ids) addLines(data []byte) {
 	}
 }
 
-// lineID returns the N of the last " id=N" in line.
+// lineID returns the N of the last "id=N" in line that starts the line or
+// follows a space or a quote (so request_id= does not count).
 func lineID(line []byte) (int, bool) {
-	i := bytes.LastIndex(line, []byte(" id="))
-	if i < 0 {
-		return 0, false
+	i := len(line)
+	for {
+		i = bytes.LastIndex(line[:i], []byte("id="))
+		if i < 0 {
+			return 0, false
+		}
+		if i == 0 || line[i-1] == ' ' || line[i-1] == '"' {
+			break
+		}
 	}
 	n, digits := 0, 0
-	for _, ch := range line[i+4:] {
+	for _, ch := range line[i+3:] {
 		if ch < '0' || ch > '9' || digits > 12 {
 			break
 		}
@@ -58,8 +72,8 @@ func lineID(line []byte) (int, bool) {
 	return n, digits > 0
 }
 
-// idReport summarises what ids saw.
-type idReport struct {
+// Report summarises what ids saw.
+type Report struct {
 	Lines      int64 `json:"lines"`
 	Unique     int   `json:"unique"`
 	Duplicates int64 `json:"duplicates"`
@@ -68,7 +82,7 @@ type idReport struct {
 	FirstMiss  []int `json:"first_missing,omitempty"`
 }
 
-func (r idReport) String() string {
+func (r Report) String() string {
 	s := fmt.Sprintf("%d lines, %d unique ids, %d duplicates, %d missing", r.Lines, r.Unique, r.Duplicates, r.Missing)
 	if len(r.FirstMiss) > 0 {
 		s += fmt.Sprintf(" (first %v)", r.FirstMiss)
@@ -79,8 +93,10 @@ func (r idReport) String() string {
 	return s
 }
 
-func (c *ids) report() idReport {
-	r := idReport{Lines: c.lines, Unknown: c.unknown}
+func (c *IDs) Report() Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := Report{Lines: c.lines, Unknown: c.unknown}
 	for id, n := range c.counts {
 		if n == 0 {
 			r.Missing++
@@ -95,10 +111,25 @@ func (c *ids) report() idReport {
 	return r
 }
 
-// scanDirs counts the ids in every file under dirs (the nodes of one
+// Complete reports whether every id was seen at least once.
+func (c *IDs) Complete() bool { return c.CompleteFrom(0) }
+
+// CompleteFrom reports whether every id from first on was seen.
+func (c *IDs) CompleteFrom(first int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.counts[min(first, len(c.counts)):] {
+		if n == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// ScanDirs counts the ids in every file under dirs (the nodes of one
 // cluster together). Files still being written (*.tmp) are skipped.
-func scanDirs(n int, dirs ...string) (*ids, error) {
-	c := newIDs(n)
+func ScanDirs(n int, dirs ...string) (*IDs, error) {
+	c := New(n)
 	buf := make([]byte, 1<<20)
 	for _, dir := range dirs {
 		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -108,7 +139,7 @@ func scanDirs(n int, dirs ...string) (*ids, error) {
 			return c.addFile(path, buf)
 		})
 		if err != nil {
-			return c, fmt.Errorf("demo: scan %s: %w", dir, err)
+			return c, fmt.Errorf("idcount: scan %s: %w", dir, err)
 		}
 	}
 	return c, nil
@@ -116,7 +147,7 @@ func scanDirs(n int, dirs ...string) (*ids, error) {
 
 // addFile counts a file's lines in chunks of len(buf), carrying a cut line
 // over to the next chunk.
-func (c *ids) addFile(path string, buf []byte) error {
+func (c *IDs) addFile(path string, buf []byte) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -128,15 +159,17 @@ func (c *ids) addFile(path string, buf []byte) error {
 		have += n
 		end := bytes.LastIndexByte(buf[:have], '\n')
 		if end >= 0 {
-			c.addLines(buf[:end+1])
+			c.AddLines(buf[:end+1])
 			have = copy(buf, buf[end+1:have])
 		} else if have == len(buf) {
+			c.mu.Lock()
 			c.lines++ // a line longer than the buffer: count it as unknown
 			c.unknown++
+			c.mu.Unlock()
 			have = 0
 		}
 		if err == io.EOF {
-			c.addLines(buf[:have])
+			c.AddLines(buf[:have])
 			return nil
 		}
 		if err != nil {
@@ -145,8 +178,8 @@ func (c *ids) addFile(path string, buf []byte) error {
 	}
 }
 
-// dirBytes sums the sizes of the regular files under dirs.
-func dirBytes(dirs ...string) int64 {
+// DirBytes sums the sizes of the regular files under dirs.
+func DirBytes(dirs ...string) int64 {
 	var total int64
 	for _, dir := range dirs {
 		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
