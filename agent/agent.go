@@ -311,6 +311,8 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 			TLSCertFile:   cert,
 			TLSKeyFile:    key,
 			PushBackAfter: ic.PushBackAfter.D(),
+			BasicAuth:     ic.BasicAuth,
+			DedupWindow:   ic.DedupWindow.D(),
 			Logger:        log,
 		})
 		if err != nil {
@@ -324,6 +326,24 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 			return st
 		})
 		return h, nil
+	case config.InputSyslog:
+		s, err := inputs.NewSyslog(inputs.SyslogOptions{
+			Name:            ic.Name,
+			Listen:          ic.Listen,
+			MaxMessageBytes: int(ic.MaxMessageBytes),
+			IdleTimeout:     ic.IdleTimeout.D(),
+			MaxConnections:  ic.MaxConnections,
+			Logger:          log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		a.readyIns = append(a.readyIns, s)
+		a.inStats = append(a.inStats, func() admin.InputStatus {
+			st := s.Stats()
+			return admin.InputStatus{Name: ic.Name, Type: ic.Type, Events: st.Messages, Bytes: st.Bytes}
+		})
+		return s, nil
 	case config.InputStdin:
 		s := inputs.NewStdin(inputs.StdinOptions{Name: ic.Name, Reader: stdin, MaxLineBytes: int(ic.MaxLineBytes), Logger: log})
 		a.inStats = append(a.inStats, func() admin.InputStatus {

@@ -61,13 +61,15 @@ type Log struct {
 
 // Input types and formats.
 const (
-	InputFile  = "file"
-	InputStdin = "stdin"
-	InputHTTP  = "http"
+	InputFile   = "file"
+	InputStdin  = "stdin"
+	InputHTTP   = "http"
+	InputSyslog = "syslog"
 
-	FormatPulse  = "pulse"
-	FormatLines  = "lines"
-	FormatNDJSON = "ndjson"
+	FormatPulse   = "pulse"
+	FormatLines   = "lines"
+	FormatNDJSON  = "ndjson"
+	FormatLogplex = "logplex"
 )
 
 // TLS holds certificate settings. On an http input, cert_file and key_file
@@ -98,6 +100,13 @@ type Input struct {
 	AuthToken     string   `yaml:"auth_token,omitempty"`
 	PushBackAfter Duration `yaml:"push_back_after,omitempty"`
 	TLS           *TLS     `yaml:"tls,omitempty"`
+	BasicAuth     string   `yaml:"basic_auth,omitempty"`   // logplex: "user:password", as drain URLs carry it
+	DedupWindow   Duration `yaml:"dedup_window,omitempty"` // logplex: how long a Logplex-Frame-Id is remembered
+
+	// syslog (listen: tcp://host:port or udp://host:port)
+	MaxMessageBytes Size     `yaml:"max_message_bytes,omitempty"`
+	IdleTimeout     Duration `yaml:"idle_timeout,omitempty"`
+	MaxConnections  int      `yaml:"max_connections,omitempty"`
 }
 
 // Output types, streams and encodings.
@@ -487,8 +496,11 @@ func (in *Input) validate(ck *checker, p string) {
 		} else if err := checkHostPort(in.Listen); err != nil {
 			ck.addf(p+".listen", "%v", err)
 		}
-		if !oneOf(in.Format, FormatPulse, FormatLines, FormatNDJSON) {
-			ck.addf(p+".format", "must be pulse, lines or ndjson, not %q", in.Format)
+		if !oneOf(in.Format, FormatPulse, FormatLines, FormatNDJSON, FormatLogplex) {
+			ck.addf(p+".format", "must be pulse, lines, ndjson or logplex, not %q", in.Format)
+		}
+		if in.Format != FormatLogplex && (in.BasicAuth != "" || in.DedupWindow != 0) {
+			ck.addf(p+".basic_auth", "basic_auth and dedup_window are for format: logplex")
 		}
 		if in.MaxBodyBytes < KiB || in.MaxBodyBytes > 1*GiB {
 			ck.addf(p+".max_body_bytes", "must be between 1KiB and 1GiB")
@@ -505,6 +517,18 @@ func (in *Input) validate(ck *checker, p string) {
 		if len(in.Paths) > 0 {
 			ck.addf(p+".paths", "only for file inputs")
 		}
+	case InputSyslog:
+		if !strings.HasPrefix(in.Listen, "tcp://") && !strings.HasPrefix(in.Listen, "udp://") {
+			ck.addf(p+".listen", "a syslog input listens on tcp://host:port or udp://host:port, not %q", in.Listen)
+		} else if err := checkHostPort(in.Listen[len("tcp://"):]); err != nil {
+			ck.addf(p+".listen", "%v", err)
+		}
+		if in.MaxMessageBytes < 0 || in.MaxMessageBytes > 16*MiB {
+			ck.addf(p+".max_message_bytes", "must be at most 16MiB")
+		}
+		if in.MaxConnections < 0 {
+			ck.addf(p+".max_connections", "must not be negative")
+		}
 	case InputStdin:
 		if len(in.Paths) > 0 {
 			ck.addf(p+".paths", "only for file inputs")
@@ -513,13 +537,13 @@ func (in *Input) validate(ck *checker, p string) {
 			ck.addf(p+".start_at", "only for file inputs")
 		}
 	case "":
-		ck.addf(p+".type", "must be set (file, stdin or http)")
+		ck.addf(p+".type", "must be set (file, stdin, http or syslog)")
 	default:
-		ck.addf(p+".type", "unknown input type %q (want file, stdin or http)", in.Type)
+		ck.addf(p+".type", "unknown input type %q (want file, stdin, http or syslog)", in.Type)
 	}
 	if in.Type != InputHTTP {
-		if in.Listen != "" {
-			ck.addf(p+".listen", "only for http inputs")
+		if in.Listen != "" && in.Type != InputSyslog {
+			ck.addf(p+".listen", "only for http and syslog inputs")
 		}
 		if in.Format != "" {
 			ck.addf(p+".format", "only for http inputs")
