@@ -74,25 +74,26 @@ func (c *syslogConn) run(ctx context.Context) {
 	log.Debug("syslog connection opened")
 
 	o := &c.s.opts
-	c.active = time.Now()
+	now := time.Now()
+	c.active = now
 	var deadline time.Time
 	for {
 		if c.w == len(c.buf) && !c.makeRoom(ctx) {
 			return
 		}
 		// The read waits at most until the batch is due, or the
-		// connection idle. A later idle deadline is set only when it has
-		// moved on by a fair amount: a timeout rechecks it anyway.
+		// connection idle. A deadline still ahead is moved later only by a
+		// fair amount, sparing a call per read: a timeout rechecks.
 		want := c.active.Add(o.IdleTimeout)
 		if len(c.batch.Events) > 0 {
 			want = c.opened.Add(o.FlushEvery)
 		}
-		if want.Before(deadline) || want.Sub(deadline) > o.IdleTimeout/16 {
+		if !deadline.After(now) || want.Before(deadline) || want.Sub(deadline) > o.IdleTimeout/16 {
 			c.conn.SetReadDeadline(want)
 			deadline = want
 		}
 		n, err := c.conn.Read(c.buf[c.w:])
-		now := time.Now()
+		now = time.Now()
 		if n > 0 {
 			c.active = now
 			c.w += n
