@@ -45,10 +45,7 @@ func newDeriver(opts MetricsOptions) (*deriver, error) {
 // observe derives every metric of one event. The event's own leading
 // RFC 3339 timestamp picks its window; else the time of receipt.
 func (d *deriver) observe(ev []byte, received time.Time) {
-	t := received
-	if lt, _, ok := parse.LeadingTime(ev); ok {
-		t = lt
-	}
+	t := eventTime(ev, received)
 	agg := d.opts.Aggregator
 	if d.opts.L2met {
 		parse.L2met(ev, func(m parse.Metric) bool {
@@ -102,6 +99,31 @@ func (d *deriver) apply(r *Rule, ev []byte, t time.Time) {
 		}
 	}
 	d.opts.Aggregator.Observe(key, value, t, raw)
+}
+
+// eventTime is the time an event carries: a leading RFC 3339 timestamp
+// (the heroku logs shape), or a syslog header's (syslog, Logplex frames);
+// else the time of receipt.
+func eventTime(ev []byte, received time.Time) time.Time {
+	if t, _, ok := parse.LeadingTime(ev); ok {
+		return t
+	}
+	if len(ev) > 0 && ev[0] == '<' {
+		var m parse.Syslog
+		var err error
+		switch parse.Detect(ev) {
+		case parse.FormatRFC5424:
+			m, err = parse.RFC5424(ev)
+		case parse.FormatRFC3164:
+			m, err = parse.RFC3164(ev, received)
+		default:
+			return received
+		}
+		if err == nil && !m.Timestamp.IsZero() {
+			return m.Timestamp
+		}
+	}
+	return received
 }
 
 // normalise turns durations into milliseconds, so 1s and 1000ms meet in

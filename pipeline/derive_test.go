@@ -112,3 +112,22 @@ func (s *seqIDs) NextID() (uint64, error) {
 	s.n++
 	return s.n, nil
 }
+
+func TestEventTime(t *testing.T) {
+	recv := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		ev   string
+		want time.Time
+	}{
+		{"2026-11-21T10:00:00.5+00:00 heroku[router]: at=info", time.Date(2026, 11, 21, 10, 0, 0, 5e8, time.UTC)},
+		{"<158>1 2026-11-21T11:00:00+00:00 host heroku router - at=info", time.Date(2026, 11, 21, 11, 0, 0, 0, time.UTC)},
+		{"<34>Nov 21 11:30:00 mymachine su: hi", time.Date(2026, 11, 21, 11, 30, 0, 0, time.UTC)},
+		{"at=info no time", recv},
+		{"<garbage", recv},
+	}
+	for _, tt := range tests {
+		if got := eventTime([]byte(tt.ev), recv); !got.Equal(tt.want) {
+			t.Errorf("eventTime(%q) = %v, want %v", tt.ev, got, tt.want)
+		}
+	}
+}
