@@ -11,10 +11,11 @@
 // stores the batch in the stage's own crash-safe buffer (one Put per
 // batch) and commits it: a sender's 200 means "durably accepted".
 //
-// Run takes batches from the buffer, Adds their fragments into an in-memory
-// metrics.Merger, and every CheckpointEvery saves the whole merged state
-// (Dir/state.bin: tmp file, fsync, rename, fsync of Dir) and only then
-// acknowledges the batches merged since the previous checkpoint. Every
+// Run takes batches from the buffer, Adds their fragments into an
+// in-memory metrics.Merger, and every CheckpointEvery, if it changed, saves
+// the whole merged state (Dir/state.bin: tmp file, fsync, rename, fsync of
+// Dir) and only then acknowledges the batches merged since the previous
+// checkpoint. Every
 // Interval it emits the snapshots of the keys changed since the last ones,
 // and those of windows older than FinalizeAfter, marked final.
 //
@@ -26,14 +27,19 @@
 // fragment id per key and window), the others are merged: nothing
 // acknowledged to a sender is lost, nothing is counted twice.
 //
-// Snapshots are taken right after a checkpoint, so an emitted snapshot
-// never shows a value a later restart could take back. A snapshot emitted
-// before a crash may be emitted again after it, with the same or larger
-// values (the checkpoint taken after the emission, which records it as
-// sent, may not have happened): consumers keep the latest snapshot of a key
-// and window. If the snapshots cannot be emitted before Run's context ends,
-// Run skips its final checkpoint, so that they are taken again after the
-// restart.
+// An emitted snapshot never shows a value a restart could take back: what
+// it shows is checkpointed, or in batches still in the buffer, merged again
+// after a crash. A snapshot emitted before a crash may be emitted again
+// after it, with the same values, or larger ones if more fragments arrived
+// (a window's final snapshot included: fragments that came too late for it
+// before the crash may make it after the restart). Consumers keep the
+// latest snapshot of a key and window. If snapshots cannot be emitted
+// before Run's context ends, Run skips its final checkpoint, which would
+// record them as sent: the restart takes them again.
+//
+// Checkpoints save the whole state, and merging waits meanwhile: with a
+// large state, Run spaces them out to at least four times the last one's
+// duration, so that more batches share each.
 //
 // # Files in Dir
 //

@@ -36,11 +36,16 @@ type Merger struct {
 	closeErr  error
 
 	// Owned by Run's goroutine.
-	unacked  []uint64 // batches merged since the last checkpoint
-	dirty    bool     // the state changed since the last checkpoint
-	snapBuf  []byte   // snapshot JSON, reused across intervals
-	snapEnds []int    // end of each snapshot in snapBuf
-	snapEvs  [][]byte // events of the snapshot batch, into snapBuf
+	unacked  []uint64      // batches merged since the last checkpoint
+	dirty    bool          // the state changed since the last checkpoint
+	snapBuf  []byte        // snapshot JSON, reused across intervals
+	snapEnds []int         // end of each snapshot in snapBuf
+	snapEvs  [][]byte      // events of the snapshot batch, into snapBuf
+	ckEnd    time.Time     // when the last checkpoint ended
+	ckDur    time.Duration // how long it took
+
+	stateMu    sync.Mutex
+	stateStats metrics.MergeStats // the state's, as of Run's last change
 
 	c       counters
 	badLog  lograte.Limiter // records in the buffer that do not decode
@@ -98,7 +103,8 @@ func New(opts Options) (*Merger, error) {
 		failLog:   lograte.Limiter{Every: 10 * time.Second},
 	}
 	m.writers.New = func() any { return new(protocol.Writer) }
-	st, bst := state.Stats(), q.Stats()
+	m.refreshStats()
+	st, bst := m.stateStats, q.Stats()
 	log.Info("merger opened", "dir", opts.Dir, "checkpoint", found, "load_time", time.Since(start),
 		"windows", st.Windows, "keys", st.Keys, "agents", st.Agents,
 		"buffered_batches", bst.Batches, "interval", opts.Interval, "finalize_after", opts.FinalizeAfter,

@@ -41,18 +41,28 @@ func (m *Merger) Run(ctx context.Context) error {
 			return m.finish(err)
 		case msg := <-msgs:
 			m.merge(msg)
-		case <-ckTick.C:
-			_ = m.checkpoint()
+		case now := <-ckTick.C:
+			// A large state takes long to save, and merging waits
+			// meanwhile: space checkpoints out to keep that a fifth of
+			// the time at most. More batches then share each one.
+			if now.Sub(m.ckEnd) >= checkpointSpacing*m.ckDur {
+				_ = m.checkpoint()
+			}
 		case now := <-snapTick.C:
 			if err := m.emitSnapshots(ctx, now); err != nil {
-				// The checkpoint on disk predates the snapshots taken:
-				// saving the state now would record them as sent.
+				// The state records the snapshots as sent: saving it
+				// would lose them. The last checkpoint predates them,
+				// and the batches merged since are still in the buffer.
 				m.log.Warn("merger stopped with snapshots not emitted: they are taken again after the restart", "err", err)
 				return nil
 			}
 		}
 	}
 }
+
+// checkpointSpacing is the least time between the end of a checkpoint and
+// the start of the next, in multiples of the time the last one took.
+const checkpointSpacing = 4
 
 // read hands the buffer's batches to Run's loop until ctx ends. A batch
 // taken from the buffer but never merged stays in flight there: the next
@@ -110,6 +120,16 @@ func (m *Merger) merge(msg buffer.Message) {
 	m.c.unacked.Store(int64(len(m.unacked)))
 	m.c.merged.Add(1)
 	m.dirty = true
+	m.refreshStats()
+}
+
+// refreshStats copies the state's stats for Stats, which must not wait
+// for a checkpoint holding the state.
+func (m *Merger) refreshStats() {
+	st := m.state.Stats()
+	m.stateMu.Lock()
+	m.stateStats = st
+	m.stateMu.Unlock()
 }
 
 func (m *Merger) badRecord(batch uint64, err error) {
@@ -136,10 +156,12 @@ func (m *Merger) checkpoint() error {
 		return err
 	}
 	m.dirty = false
+	m.ckEnd = time.Now()
+	m.ckDur = m.ckEnd.Sub(start)
 	m.c.checkpoints.Add(1)
 	m.c.ckBytes.Store(size)
-	m.c.ckNanos.Store(int64(time.Since(start)))
-	m.c.ckTime.Store(time.Now().UnixNano())
+	m.c.ckNanos.Store(int64(m.ckDur))
+	m.c.ckTime.Store(m.ckEnd.UnixNano())
 	for _, id := range m.unacked {
 		// Not fatal: the batch comes again after a restart, and its
 		// fragments are then found in the checkpoint's seen sets.

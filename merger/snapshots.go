@@ -18,22 +18,22 @@ const (
 	maxRetryPause = 5 * time.Second
 )
 
-// emitSnapshots checkpoints, then takes the snapshots due at now and emits
-// them. It returns an error only if ctx ended before they were emitted:
-// the state then records them as sent while no output has them, so it must
-// not be saved again.
+// emitSnapshots takes the snapshots due at now and emits them. It returns
+// an error only if ctx ended before they were emitted: the state then
+// records them as sent while no output has them, so it must not be saved
+// again.
+//
+// A snapshot may show fragments of batches not yet checkpointed: they are
+// still in the buffer, so after a crash they are merged again and the
+// snapshot comes again with the same values, or larger ones if more
+// fragments arrived meanwhile.
 func (m *Merger) emitSnapshots(ctx context.Context, now time.Time) error {
-	// Taking snapshots right after a checkpoint means that none shows a
-	// value a restart could take back, and that the checkpoint on disk
-	// still holds them as unsent if they cannot be emitted.
-	if err := m.checkpoint(); err != nil {
-		return nil // the next interval tries again; nothing was taken
-	}
 	snaps := m.state.Snapshots(now, false)
 	if len(snaps) == 0 {
 		return nil
 	}
 	m.dirty = true // changed flags cleared, windows finalized
+	m.refreshStats()
 	// Offsets first, slices once snapBuf has stopped growing.
 	m.snapBuf, m.snapEnds = m.snapBuf[:0], m.snapEnds[:0]
 	for i := range snaps {

@@ -42,9 +42,11 @@ type Stats struct {
 }
 
 // Stats returns the current counters. It is safe to call concurrently with
-// everything else; it waits while a checkpoint is being written.
+// everything else, and does not wait for a checkpoint being written.
 func (m *Merger) Stats() Stats {
-	st := m.state.Stats()
+	m.stateMu.Lock()
+	st := m.stateStats
+	m.stateMu.Unlock()
 	s := Stats{
 		Batches:            m.c.batches.Load(),
 		Fragments:          m.c.fragments.Load(),
