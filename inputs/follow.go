@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"pulse/lograte"
 )
 
 // readsPerTurn bounds how many buffers are read from one file before the
@@ -41,7 +43,7 @@ type follower struct {
 	scanIDs   map[fileID]string
 	scanOrder []fileID
 
-	openLog, readLog, cutLog logLimiter
+	openLog, readLog, cutLog lograte.Limiter
 }
 
 func newFollower(f *File, emit Emit) *follower {
@@ -57,9 +59,9 @@ func newFollower(f *File, emit Emit) *follower {
 		byID:      make(map[fileID]*tail),
 		scanPaths: make(map[string]fileID),
 		scanIDs:   make(map[fileID]string),
-		openLog:   logLimiter{every: every},
-		readLog:   logLimiter{every: every},
-		cutLog:    logLimiter{every: every},
+		openLog:   lograte.Limiter{Every: every},
+		readLog:   lograte.Limiter{Every: every},
+		cutLog:    lograte.Limiter{Every: every},
 	}
 }
 
@@ -175,7 +177,7 @@ func (fl *follower) flush(t *tail, end int64, now time.Time) error {
 		return nil
 	}
 	if lb.cut > 0 {
-		if ok, n := fl.cutLog.allow(now); ok {
+		if ok, n := fl.cutLog.Allow(now); ok {
 			fl.log.Warn("lines longer than max_line_bytes cut", "path", t.path,
 				"max_line_bytes", fl.opts.MaxLineBytes, "lines", lb.cut, "suppressed", n)
 		}
@@ -322,7 +324,7 @@ func (fl *follower) close() {
 
 // readFailed logs a failed read or stat, at most once per interval.
 func (fl *follower) readFailed(t *tail, err error) {
-	if ok, n := fl.readLog.allow(time.Now()); ok {
+	if ok, n := fl.readLog.Allow(time.Now()); ok {
 		fl.log.Warn("reading file failed", "path", t.path, "err", err, "suppressed", n)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pulse/lograte"
+
 	"github.com/valyala/fasthttp"
 )
 
@@ -146,8 +148,8 @@ type HTTP struct {
 	gate    handlerGate
 	scratch sync.Pool // *httpScratch
 
-	rejectLog lockedLimiter // rejections
-	serverLog lockedLimiter // fasthttp's own messages
+	rejectLog lograte.Limiter // rejections
+	serverLog lograte.Limiter // fasthttp's own messages
 
 	running atomic.Bool
 	ready   chan struct{}
@@ -198,8 +200,8 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 		opts:       opts,
 		log:        opts.Logger.With("input", opts.Name),
 		retryAfter: fmt.Sprint(int64(math.Ceil(opts.RetryAfter.Seconds()))),
-		rejectLog:  lockedLimiter{l: logLimiter{every: httpLogEvery}},
-		serverLog:  lockedLimiter{l: logLimiter{every: httpLogEvery}},
+		rejectLog:  lograte.Limiter{Every: httpLogEvery},
+		serverLog:  lograte.Limiter{Every: httpLogEvery},
 		ready:      make(chan struct{}),
 	}
 	h.scratch.New = func() any { return new(httpScratch) }

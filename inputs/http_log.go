@@ -2,7 +2,6 @@ package inputs
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -10,22 +9,10 @@ import (
 	"pulse/protocol"
 )
 
-// lockedLimiter is a logLimiter shared by concurrent handlers.
-type lockedLimiter struct {
-	mu sync.Mutex
-	l  logLimiter
-}
-
-func (l *lockedLimiter) allow(now time.Time) (ok bool, suppressed int) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.l.allow(now)
-}
-
 // logf logs a rejection, at most one per interval across all handlers: a
 // misbehaving client must not flood the log. The counters have them all.
 func (h *HTTP) logf(reason rejectReason, rc *fasthttp.RequestCtx, msg string, err error) {
-	ok, suppressed := h.rejectLog.allow(time.Now())
+	ok, suppressed := h.rejectLog.Allow(time.Now())
 	if !ok {
 		return
 	}
@@ -40,7 +27,7 @@ func (h *HTTP) logf(reason rejectReason, rc *fasthttp.RequestCtx, msg string, er
 type fasthttpLogger struct{ h *HTTP }
 
 func (l fasthttpLogger) Printf(format string, args ...any) {
-	ok, suppressed := l.h.serverLog.allow(time.Now())
+	ok, suppressed := l.h.serverLog.Allow(time.Now())
 	if !ok {
 		return
 	}

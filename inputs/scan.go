@@ -80,7 +80,7 @@ func (fl *follower) relink(t *tail) {
 func (fl *follower) open(path string, offsets map[fileID]int64, first bool, now time.Time) {
 	file, err := os.Open(path)
 	if err != nil {
-		if ok, n := fl.openLog.allow(now); ok {
+		if ok, n := fl.openLog.Allow(now); ok {
 			fl.log.Warn("opening file failed", "path", path, "err", err, "suppressed", n)
 		}
 		return

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"pulse/lograte"
 )
 
 // Defaults of SyslogOptions.
@@ -78,7 +80,7 @@ type Syslog struct {
 	address string // host:port
 	log     *slog.Logger
 	stats   syslogCounters
-	warnLog lockedLimiter
+	warnLog lograte.Limiter
 
 	running atomic.Bool
 	ready   chan struct{}
@@ -114,7 +116,7 @@ func NewSyslog(opts SyslogOptions) (*Syslog, error) {
 		network: network,
 		address: address,
 		log:     opts.Logger.With("input", opts.Name),
-		warnLog: lockedLimiter{l: logLimiter{every: syslogLogEvery}},
+		warnLog: lograte.Limiter{Every: syslogLogEvery},
 		ready:   make(chan struct{}),
 	}, nil
 }
@@ -173,4 +175,4 @@ func (s *Syslog) warn(msg string, args ...any) {
 
 // mayWarn is warn's rate limit, for the per-message paths: checked first,
 // it spares them building the log arguments (allocations) for nothing.
-func (s *Syslog) mayWarn() (ok bool, suppressed int) { return s.warnLog.allow(time.Now()) }
+func (s *Syslog) mayWarn() (ok bool, suppressed int64) { return s.warnLog.Allow(time.Now()) }
