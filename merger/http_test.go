@@ -74,6 +74,7 @@ func TestHTTPInput(t *testing.T) {
 			t.Fatalf("good batch: %d %q", code, body)
 		}
 	}
+	waitFor(t, 20*time.Second, "every batch merged", func() bool { return m.Stats().BatchesMerged == 3 })
 	waitFor(t, 20*time.Second, "snapshots complete", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, w.ref)

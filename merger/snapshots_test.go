@@ -37,6 +37,8 @@ func TestSnapshotEmitRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSnapshots(t, got, w.ref)
+	// The sink has them a moment before the stats count them.
+	waitFor(t, 10*time.Second, "snapshots counted", func() bool { return m.Stats().Snapshots == uint64(len(w.ref)) })
 	if st := m.Stats(); st.SnapshotErrors != 2 || st.SnapshotsDropped != 0 || st.Snapshots != uint64(len(w.ref)) {
 		t.Errorf("stats %+v: want 2 snapshot errors, %d snapshots", st, len(w.ref))
 	}
