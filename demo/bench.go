@@ -164,12 +164,8 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 	if err := os.MkdirAll(o.OutDir, 0o755); err != nil {
 		return rep, fmt.Errorf("demo: bench: %w", err)
 	}
-	dir := o.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "pulse-bench-"); err != nil {
-			return rep, fmt.Errorf("demo: bench: %w", err)
-		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := workDir(o.Dir, "pulse-bench-")
+	if err != nil {
 		return rep, fmt.Errorf("demo: bench: %w", err)
 	}
 	g := &group{dir: dir, bin: o.Binary}

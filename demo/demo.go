@@ -110,12 +110,8 @@ func Demo(ctx context.Context, o Options) (sum Summary, err error) {
 	if err != nil {
 		return sum, err
 	}
-	dir := o.Dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "pulse-demo-"); err != nil {
-			return sum, fmt.Errorf("demo: %w", err)
-		}
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+	dir, err := workDir(o.Dir, "pulse-demo-")
+	if err != nil {
 		return sum, fmt.Errorf("demo: %w", err)
 	}
 	g := &group{dir: dir, bin: o.Binary}
@@ -536,4 +532,13 @@ func pidList(pids []int) string {
 		fmt.Fprintf(&b, " %d", p)
 	}
 	return b.String()
+}
+
+// workDir returns dir, created if missing, or a new temporary directory
+// when dir is empty.
+func workDir(dir, prefix string) (string, error) {
+	if dir == "" {
+		return os.MkdirTemp("", prefix)
+	}
+	return dir, os.MkdirAll(dir, 0o755)
 }

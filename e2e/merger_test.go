@@ -79,7 +79,9 @@ outputs:
 `, a, logFile, strings.Join(mergerAddrs, ", "))))
 	}
 	// kill -9 one merger while fragments flow, and start it again.
-	time.Sleep(1500 * time.Millisecond) // let the first windows close and their fragments arrive
+	testenv.WaitFor(t, 30*time.Second, "the first snapshots, from the first closed windows", func() bool {
+		return dirSize(filepath.Join(mergers[0].Dir, "snapshots"))+dirSize(filepath.Join(mergers[1].Dir, "snapshots")) > 0
+	})
 	mergers[0].Kill()
 	mergers[0].Restart()
 	testenv.WaitListening(t, mergers[0].Process, mergers[0].Addr)
