@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,43 @@ func (c *commit) release() {
 	}
 }
 
+// output is one output's sink and counters.
+type output struct {
+	opts  OutputOptions
+	stats struct{ events, batches, bytes, putErrors atomic.Int64 }
+}
+
+func (o *output) snapshot() OutputStats {
+	return OutputStats{
+		Name:      o.opts.Name,
+		Events:    o.stats.events.Load(),
+		Batches:   o.stats.batches.Load(),
+		Bytes:     o.stats.bytes.Load(),
+		PutErrors: o.stats.putErrors.Load(),
+	}
+}
+
+// batchShape is what makes two outputs' batches identical: outputs of the
+// same shape share one batcher, so each batch is encoded and compressed
+// once and the same payload is stored in each of their buffers.
+type batchShape struct {
+	events    bool // the events stream (else fragments)
+	enc       Encoding
+	maxEvents int
+	maxBytes  int
+	maxWait   time.Duration
+	buckets   int
+	hashField string
+}
+
+func shapeOf(o OutputOptions) batchShape {
+	return batchShape{
+		events: o.Stream != "fragments", enc: o.Encoding,
+		maxEvents: o.MaxEvents, maxBytes: o.MaxBytes, maxWait: o.MaxWait,
+		buckets: o.Buckets, hashField: o.HashField,
+	}
+}
+
 // part is one open batch: the whole output's, or one hash bucket's.
 type part struct {
 	key     uint64
@@ -63,6 +101,7 @@ type part struct {
 	opened  time.Time
 	commits []*commit
 	last    *commit // the commit held by the latest event, to hold it once
+	stored  int     // outputs that already hold this batch (after a failed Put)
 }
 
 func (p *part) size(enc Encoding) int {
@@ -72,19 +111,18 @@ func (p *part) size(enc Encoding) int {
 	return len(p.buf)
 }
 
-// batcher accumulates one output's open batches. Its mutex is held across
-// Put, so a blocked buffer stops every writer to this output: that is the
-// backpressure path to the inputs.
+// batcher accumulates the open batches of one or more outputs of the same
+// shape. Its mutex is held across Put, so a blocked buffer stops every
+// writer to these outputs: that is the backpressure path to the inputs.
 type batcher struct {
-	opts OutputOptions
+	opts OutputOptions // batching of every output in outs
+	outs []*output
 	host string
 
 	mu      sync.Mutex
 	parts   []*part
 	scratch []byte // NDJSON prefix
 	zbuf    []byte // compressed pulse batch
-
-	stats struct{ events, batches, bytes, putErrors atomic.Int64 }
 }
 
 func newBatcher(opts OutputOptions, host string) *batcher {
@@ -100,6 +138,15 @@ func newBatcher(opts OutputOptions, host string) *batcher {
 		bt.parts = append(bt.parts, p)
 	}
 	return bt
+}
+
+// names lists the batcher's outputs, for errors.
+func (bt *batcher) names() string {
+	s := bt.outs[0].opts.Name
+	for _, o := range bt.outs[1:] {
+		s += "," + o.opts.Name
+	}
+	return s
 }
 
 // add encodes every event of b into its open batch, flushing whenever a
@@ -131,7 +178,9 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bo
 		if prefix != nil {
 			need += len(prefix) + len(ev)/8 + 4
 		}
-		if p.events > 0 && (p.events >= bt.opts.MaxEvents || p.size(enc)+need > bt.opts.MaxBytes) {
+		// A batch some outputs already stored must reach the others as
+		// it is, before it grows.
+		if p.events > 0 && (p.stored > 0 || p.events >= bt.opts.MaxEvents || p.size(enc)+need > bt.opts.MaxBytes) {
 			if err := bt.flushPart(ctx, p); err != nil {
 				return false, err
 			}
@@ -157,7 +206,9 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bo
 		}
 		p.events++
 	}
-	bt.stats.events.Add(int64(len(b.Events)))
+	for _, o := range bt.outs {
+		o.stats.events.Add(int64(len(b.Events)))
+	}
 	for _, p := range bt.parts {
 		if p.events > 0 && (b.Sync || p.events >= bt.opts.MaxEvents || p.size(enc) >= bt.opts.MaxBytes) {
 			if err := bt.flushPart(ctx, p); err != nil {
@@ -193,24 +244,30 @@ func (bt *batcher) flush(ctx context.Context) error {
 	return nil
 }
 
-// flushPart stores one open batch. On failure the batch stays open, so a
-// later flush (at shutdown, with a fresh context) may still store it.
+// flushPart stores one open batch in every output. On failure the batch
+// stays open, so a later flush (at shutdown, with a fresh context) may
+// still store it in the outputs that do not hold it yet.
 func (bt *batcher) flushPart(ctx context.Context, p *part) error {
 	if p.events == 0 {
 		return nil
 	}
 	payload := p.buf
 	if bt.opts.Encoding == Pulse {
-		// One compression per batch, kept compressed on disk too.
+		// One compression per batch, shared by the outputs and kept
+		// compressed on disk too.
 		bt.zbuf = protocol.Compress(bt.zbuf[:0], p.pw.Bytes())
 		payload = bt.zbuf
 	}
-	if err := bt.opts.Sink.PutKey(ctx, p.key, payload, p.events); err != nil {
-		bt.stats.putErrors.Add(1)
-		return err
+	for ; p.stored < len(bt.outs); p.stored++ {
+		o := bt.outs[p.stored]
+		if err := o.opts.Sink.PutKey(ctx, p.key, payload, p.events); err != nil {
+			o.stats.putErrors.Add(1)
+			return fmt.Errorf("output %s: %w", o.opts.Name, err)
+		}
+		o.stats.batches.Add(1)
+		o.stats.bytes.Add(int64(len(payload)))
 	}
-	bt.stats.batches.Add(1)
-	bt.stats.bytes.Add(int64(len(payload)))
+	p.stored = 0
 	for _, c := range p.commits {
 		c.release()
 	}
@@ -223,14 +280,4 @@ func (bt *batcher) flushPart(ctx context.Context, p *part) error {
 	}
 	p.events = 0
 	return nil
-}
-
-func (bt *batcher) snapshot() OutputStats {
-	return OutputStats{
-		Name:      bt.opts.Name,
-		Events:    bt.stats.events.Load(),
-		Batches:   bt.stats.batches.Load(),
-		Bytes:     bt.stats.bytes.Load(),
-		PutErrors: bt.stats.putErrors.Load(),
-	}
 }

@@ -18,7 +18,8 @@ import (
 type Router struct {
 	events    []*batcher          // outputs of the events stream
 	fragments []*batcher          // outputs of the fragments stream
-	batchers  []*batcher          // all, in configuration order
+	batchers  []*batcher          // all
+	outputs   []*output           // in configuration order
 	derive    *deriver            // nil without metrics
 	checks    map[string]*checker // by input name
 }
@@ -61,6 +62,7 @@ func NewRouter(host string, outs []OutputOptions, m *MetricsOptions) (*Router, e
 		}
 		r.derive = d
 	}
+	shared := map[batchShape]*batcher{}
 	for _, o := range outs {
 		if err := o.Encoding.valid(); err != nil {
 			return nil, fmt.Errorf("output %s: %w", o.Name, err)
@@ -68,19 +70,30 @@ func NewRouter(host string, outs []OutputOptions, m *MetricsOptions) (*Router, e
 		if o.Sink == nil || o.MaxEvents < 1 || o.MaxBytes < 1 || o.MaxWait <= 0 {
 			return nil, fmt.Errorf("output %s: sink and positive batch limits are required", o.Name)
 		}
-		bt := newBatcher(o, host)
-		r.batchers = append(r.batchers, bt)
 		switch o.Stream {
 		case "", "events", "snapshots": // a merger emits its snapshots as records
-			r.events = append(r.events, bt)
 		case "fragments":
 			if o.Encoding != Pulse {
 				return nil, fmt.Errorf("output %s: fragments travel in the pulse encoding", o.Name)
 			}
-			r.fragments = append(r.fragments, bt)
 		default:
 			return nil, fmt.Errorf("output %s: unknown stream %q", o.Name, o.Stream)
 		}
+		out := &output{opts: o}
+		r.outputs = append(r.outputs, out)
+		shape := shapeOf(o)
+		bt := shared[shape]
+		if bt == nil {
+			bt = newBatcher(o, host)
+			shared[shape] = bt
+			r.batchers = append(r.batchers, bt)
+			if shape.events {
+				r.events = append(r.events, bt)
+			} else {
+				r.fragments = append(r.fragments, bt)
+			}
+		}
+		bt.outs = append(bt.outs, out)
 	}
 	return r, nil
 }
@@ -119,7 +132,7 @@ func (r *Router) emit(ctx context.Context, batchers []*batcher, b *inputs.Batch)
 			if !held || i < len(batchers)-1 {
 				c.failed.Store(true)
 			}
-			return fmt.Errorf("output %s: %w", bt.opts.Name, err)
+			return err
 		}
 	}
 	return nil
@@ -204,7 +217,7 @@ func (r *Router) Flush(ctx context.Context) error {
 	}
 	for _, bt := range r.batchers {
 		if err := bt.flush(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("output %s: %w", bt.opts.Name, err))
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -212,9 +225,9 @@ func (r *Router) Flush(ctx context.Context) error {
 
 // Stats returns per-output counters, in the order the outputs were given.
 func (r *Router) Stats() []OutputStats {
-	s := make([]OutputStats, len(r.batchers))
-	for i, bt := range r.batchers {
-		s[i] = bt.snapshot()
+	s := make([]OutputStats, len(r.outputs))
+	for i, o := range r.outputs {
+		s[i] = o.snapshot()
 	}
 	return s
 }
