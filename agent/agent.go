@@ -117,13 +117,15 @@ func (a *Agent) build(opts Options) error {
 		}
 		a.outs = append(a.outs, out)
 		po := pipeline.OutputOptions{
-			Name:      oc.Name,
-			Stream:    oc.Stream,
-			Encoding:  enc,
-			MaxEvents: oc.Batch.MaxEvents,
-			MaxBytes:  int(oc.Batch.MaxBytes),
-			MaxWait:   oc.Batch.MaxWait.D(),
-			Sink:      q,
+			Name:     oc.Name,
+			Stream:   oc.Stream,
+			Encoding: enc,
+			// Validated: empty unless the encoding is pulse.
+			Compression: protocol.Compression(oc.Compression),
+			MaxEvents:   oc.Batch.MaxEvents,
+			MaxBytes:    int(oc.Batch.MaxBytes),
+			MaxWait:     oc.Batch.MaxWait.D(),
+			Sink:        q,
 		}
 		if oc.Balance == config.BalanceHash {
 			po.Buckets, po.HashField = oc.HashBuckets, oc.HashField
@@ -213,7 +215,6 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 		path := "/"
 		if enc == pipeline.Pulse {
 			path = protocol.Path
-			headers["Content-Encoding"] = protocol.EncodingZstd
 			headers[protocol.HeaderStream] = oc.Stream
 			headers[protocol.HeaderAgent] = a.cfg.ID
 		}
@@ -221,19 +222,23 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 			headers["Authorization"] = "Bearer " + oc.AuthToken
 		}
 		h, err := outputs.NewHTTP(outputs.HTTPOptions{
-			Name:          oc.Name,
-			Endpoints:     oc.Endpoints,
-			Path:          path,
-			Balance:       oc.Balance,
-			TLS:           tlsConf,
-			Headers:       headers,
-			ContentType:   enc.ContentType(),
-			Timeout:       oc.Timeout.D(),
-			MaxInFlight:   oc.MaxInFlight,
-			RetryInitial:  oc.RetryInitial.D(),
-			RetryMax:      oc.RetryMax.D(),
-			DeadLetterDir: filepath.Join(a.cfg.DataDir, "deadletter", oc.Name),
-			Logger:        log,
+			Name:      oc.Name,
+			Endpoints: oc.Endpoints,
+			Path:      path,
+			Balance:   oc.Balance,
+			TLS:       tlsConf,
+			Headers:   headers,
+			// A stored batch tells its own compression: one stored before
+			// a reload changed the output's compression still goes out
+			// right.
+			ContentEncoding: contentEncoding(enc),
+			ContentType:     enc.ContentType(),
+			Timeout:         oc.Timeout.D(),
+			MaxInFlight:     oc.MaxInFlight,
+			RetryInitial:    oc.RetryInitial.D(),
+			RetryMax:        oc.RetryMax.D(),
+			DeadLetterDir:   filepath.Join(a.cfg.DataDir, "deadletter", oc.Name),
+			Logger:          log,
 		})
 		if err != nil {
 			return nil, err
@@ -619,3 +624,12 @@ func (s queueSource) Next(ctx context.Context) (outputs.Batch, error) {
 }
 
 func (s queueSource) Ack(id uint64) error { return s.q.Ack(id) }
+
+// contentEncoding returns how an HTTP output names its batches'
+// Content-Encoding: nil (none) except for the pulse encoding.
+func contentEncoding(enc pipeline.Encoding) func([]byte) string {
+	if enc != pipeline.Pulse {
+		return nil
+	}
+	return protocol.EncodingOf
+}

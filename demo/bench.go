@@ -35,14 +35,16 @@ type BenchOptions struct {
 	// Down takes a cluster's nodes down for part of the run: "B:10s-30s"
 	// (stopped at 10 s, started again at 30 s) or "B:10s-" (never back;
 	// the cluster is then not waited for).
-	Down     string
-	OutDir   string        // report.json and chart.svg; default "."
-	Dir      string        // working directory; default a new temp dir, removed at the end
-	Keep     bool          // keep Dir
-	Timeout  time.Duration // give up after this long; default DefaultBenchTimeout
-	Out      io.Writer     // the table; default os.Stdout
-	Progress io.Writer     // a line a second; nil for none
-	Logger   *slog.Logger  // default slog.Default()
+	Down string
+	// Compression of the agent's batches: zstd (default), s2 or none.
+	Compression string
+	OutDir      string        // report.json and chart.svg; default "."
+	Dir         string        // working directory; default a new temp dir, removed at the end
+	Keep        bool          // keep Dir
+	Timeout     time.Duration // give up after this long; default DefaultBenchTimeout
+	Out         io.Writer     // the table; default os.Stdout
+	Progress    io.Writer     // a line a second; nil for none
+	Logger      *slog.Logger  // default slog.Default()
 }
 
 // downSpec is a parsed BenchOptions.Down.
@@ -102,21 +104,30 @@ func (o BenchOptions) withDefaults() (BenchOptions, *downSpec, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	switch o.Compression {
+	case "":
+		o.Compression = "zstd"
+	case "zstd", "s2", "none":
+	default:
+		return o, nil, fmt.Errorf("demo: bench: -compression %q: want zstd, s2 or none", o.Compression)
+	}
 	down, err := parseDown(o.Down)
 	return o, down, err
 }
 
 // Report is what Bench measured; it is written as report.json.
 type Report struct {
-	Started  time.Time `json:"started"`
-	Command  string    `json:"command"`
-	Host     Host      `json:"host"`
-	Events   int       `json:"events"`
-	Bytes    int64     `json:"bytes"` // size of the log file
-	Down     string    `json:"down,omitempty"`
-	Seconds  float64   `json:"seconds"` // agent start until every live cluster had every event
-	EventsPS float64   `json:"events_per_second"`
-	MBPS     float64   `json:"mb_per_second"`
+	Started time.Time `json:"started"`
+	Command string    `json:"command"`
+	Host    Host      `json:"host"`
+	Events  int       `json:"events"`
+	Bytes   int64     `json:"bytes"` // size of the log file
+	Down    string    `json:"down,omitempty"`
+	// Compression of the agent's batches.
+	Compression string  `json:"compression"`
+	Seconds     float64 `json:"seconds"` // agent start until every live cluster had every event
+	EventsPS    float64 `json:"events_per_second"`
+	MBPS        float64 `json:"mb_per_second"`
 	// Agent cost, sampled from /proc just before it was stopped.
 	CPUSeconds        float64         `json:"agent_cpu_seconds"`
 	CPUPerMEvents     float64         `json:"agent_cpu_seconds_per_million_events"`
@@ -177,7 +188,7 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	rep = Report{Started: time.Now().UTC(), Down: o.Down, Host: hostInfo()}
+	rep = Report{Started: time.Now().UTC(), Down: o.Down, Compression: o.Compression, Host: hostInfo()}
 	rep.Command = benchCommand(o)
 
 	r, err := startBench(ctx, g, o, down)
@@ -204,6 +215,9 @@ func benchCommand(o BenchOptions) string {
 	}
 	if o.Down != "" {
 		parts = append(parts, "-down", o.Down)
+	}
+	if o.Compression != "zstd" {
+		parts = append(parts, "-compression", o.Compression)
 	}
 	return strings.Join(parts, " ")
 }

@@ -84,12 +84,13 @@ func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec) (
     type: http
     endpoints: [%q, %q]
     encoding: pulse
+    compression: %s
     balance: least_loaded
     max_in_flight: 4
     retry_max: 1s
     batch: {max_events: 5000, max_bytes: 1MiB, max_wait: 200ms}
     buffer: {max_bytes: 1GiB, when_full: block}
-`, name, addrs[0], addrs[1])
+`, name, addrs[0], addrs[1], o.Compression)
 	}
 	if o.Duration > 0 {
 		p, err := g.start("gen", genArgs...)

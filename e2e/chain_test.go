@@ -40,7 +40,7 @@ func TestChainBackpressure(t *testing.T) {
 	}
 	agentC := testenv.StartAgent(t, root, "c", "data_dir: %[1]s\ninputs:\n  - {name: up, type: http, listen: \""+addrC+"\", format: pulse, push_back_after: 500ms}\n"+hop(sink.Addr, "lines"))
 	testenv.WaitListening(t, agentC.Process, addrC)
-	agentB := testenv.StartAgent(t, root, "b", "data_dir: %[1]s\ninputs:\n  - {name: up, type: http, listen: \""+addrB+"\", format: pulse, push_back_after: 500ms}\n"+hop(addrC, "pulse"))
+	agentB := testenv.StartAgent(t, root, "b", "data_dir: %[1]s\ninputs:\n  - {name: up, type: http, listen: \""+addrB+"\", format: pulse, push_back_after: 500ms}\n"+hop(addrC, "pulse\n    compression: s2")) // the hops differ in compression: zstd, s2
 	testenv.WaitListening(t, agentB.Process, addrB)
 	agentA := testenv.StartAgent(t, root, "a", "data_dir: %[1]s\ninputs:\n  - {name: app, type: file, paths: [\""+logFile+"\"], poll_interval: 20ms}\n"+hop(addrB, "pulse"))
 

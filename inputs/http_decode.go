@@ -94,11 +94,18 @@ func (s *httpScratch) decompress(encoding, body []byte, max int) ([]byte, *httpE
 		}
 		s.body = out
 		return out, nil
+	case bytes.EqualFold(encoding, []byte(protocol.EncodingS2)):
+		out, err := protocol.DecompressS2(s.body[:0], body, max)
+		if err != nil {
+			return nil, badBody("%v", err)
+		}
+		s.body = out
+		return out, nil
 	case bytes.EqualFold(encoding, []byte("gzip")), bytes.EqualFold(encoding, []byte("x-gzip")):
 		return s.gunzip(body, max)
 	}
 	return nil, &httpError{http.StatusUnsupportedMediaType, rejectWrongEncoding,
-		fmt.Sprintf("unsupported Content-Encoding %q: want zstd, gzip or none", encoding)}
+		fmt.Sprintf("unsupported Content-Encoding %q: want zstd, s2, gzip or none", encoding)}
 }
 
 // gunzip decompresses body into s.body, reading at most max+1 bytes so

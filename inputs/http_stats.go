@@ -19,7 +19,7 @@ type HTTPRejected struct {
 	BadBody       int64 // 400: a body that does not decode (bad framing, JSON, compression), too many events, or rejected by emit (ErrRejected)
 	TooLarge      int64 // 413: a body over MaxBodyBytes as sent, or 431: headers too large
 	Unauthorized  int64 // 401: missing or wrong bearer token
-	WrongEncoding int64 // 415: a Content-Encoding other than zstd, gzip or none
+	WrongEncoding int64 // 415: a Content-Encoding other than zstd, s2, gzip or none
 	Method        int64 // 405: not a POST
 	NotFound      int64 // 404: pulse format, a path other than /v1/batch
 	Full          int64 // 503: buffers stayed full for PushBackAfter

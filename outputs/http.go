@@ -25,15 +25,19 @@ type HTTPOptions struct {
 	// endpoints are reached over https; nil, they are plain HTTP. A URL
 	// endpoint keeps its own scheme: an https:// one with TLS nil verifies
 	// against the system roots.
-	TLS           *tls.Config
-	ContentType   string            // e.g. "application/x-ndjson"; default "application/octet-stream"
-	Headers       map[string]string // extra request headers, may be nil
-	Timeout       time.Duration     // per request, on each node; default 10s
-	MaxInFlight   int               // batches in flight at once per node; default 2
-	RetryInitial  time.Duration     // first step of a failed node's probe backoff; default 100ms
-	RetryMax      time.Duration     // cap of that backoff; default 30s
-	DeadLetterDir string            // required: where permanently rejected batches are set aside
-	Logger        *slog.Logger      // default slog.Default()
+	TLS         *tls.Config
+	ContentType string            // e.g. "application/x-ndjson"; default "application/octet-stream"
+	Headers     map[string]string // extra request headers, may be nil
+	// ContentEncoding, if set, names each payload's Content-Encoding
+	// ("" for none): payloads of one output may differ, e.g. across a
+	// configuration change while batches wait in the buffer.
+	ContentEncoding func(payload []byte) string
+	Timeout         time.Duration // per request, on each node; default 10s
+	MaxInFlight     int           // batches in flight at once per node; default 2
+	RetryInitial    time.Duration // first step of a failed node's probe backoff; default 100ms
+	RetryMax        time.Duration // cap of that backoff; default 30s
+	DeadLetterDir   string        // required: where permanently rejected batches are set aside
+	Logger          *slog.Logger  // default slog.Default()
 }
 
 // HTTPStats counts what an HTTP output did since it was created.
@@ -155,6 +159,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 			tls:         opts.TLS,
 			contentType: opts.ContentType,
 			headers:     opts.Headers,
+			encoding:    opts.ContentEncoding,
 			timeout:     opts.Timeout,
 			// The node's share of batches, and a trial beside batches
 			// sent before it was ejected.

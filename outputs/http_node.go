@@ -25,6 +25,7 @@ type httpNode struct {
 	uri         string
 	contentType string
 	headers     map[string]string
+	encoding    func([]byte) string
 	timeout     time.Duration
 	client      *fasthttp.HostClient
 	conns       *connSet
@@ -36,6 +37,7 @@ type httpNodeOptions struct {
 	tls         *tls.Config // nil: plain HTTP for a "host:port" endpoint
 	contentType string
 	headers     map[string]string
+	encoding    func([]byte) string
 	timeout     time.Duration
 	maxConns    int
 }
@@ -62,6 +64,7 @@ func newHTTPNode(endpoint string, opts httpNodeOptions) (*httpNode, error) {
 		uri:         uri,
 		contentType: opts.contentType,
 		headers:     opts.headers,
+		encoding:    opts.encoding,
 		timeout:     opts.timeout,
 		client:      client,
 		conns:       conns,
@@ -100,6 +103,11 @@ func (n *httpNode) Send(ctx context.Context, b Batch) error {
 		req.Header.Set(k, v)
 	}
 	req.Header.SetContentType(n.contentType)
+	if n.encoding != nil {
+		if e := n.encoding(b.Payload); e != "" {
+			req.Header.Set("Content-Encoding", e)
+		}
+	}
 	var num [20]byte
 	req.Header.SetBytesV("X-Pulse-Batch-Id", strconv.AppendUint(num[:0], b.ID, 10))
 	req.Header.SetBytesV("X-Pulse-Events", strconv.AppendInt(num[:0], int64(b.Events), 10))

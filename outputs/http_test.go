@@ -126,7 +126,9 @@ func TestHTTPDeliversEachBatchOnce(t *testing.T) {
 		Endpoints:   []string{srv.URL + "/ingest"},
 		ContentType: "application/x-ndjson",
 		Headers:     map[string]string{"X-Stream": "events"},
-		MaxInFlight: 4,
+		// Each payload names its own encoding.
+		ContentEncoding: oddEncoding,
+		MaxInFlight:     4,
 	})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
 	waitFor(t, 10*time.Second, "50 acks", func() bool { return src.acked() == 50 })
@@ -160,6 +162,9 @@ func TestHTTPDeliversEachBatchOnce(t *testing.T) {
 		if got := q.header.Get("X-Stream"); got != "events" {
 			t.Errorf("X-Stream header %q", got)
 		}
+		if got, want := q.header.Get("Content-Encoding"), oddEncoding(want.Payload); got != want {
+			t.Errorf("batch %d: Content-Encoding %q, want %q", q.id, got, want)
+		}
 	}
 	for id, n := range src.ackCalls() {
 		if n != 1 {
@@ -180,6 +185,15 @@ func TestHTTPDeliversEachBatchOnce(t *testing.T) {
 	if !slices.Equal(st.Nodes, wantNodes) {
 		t.Errorf("nodes %+v, want %+v", st.Nodes, wantNodes)
 	}
+}
+
+// oddEncoding names the payloads of batches 1 and 10–19 "ones", others
+// nothing.
+func oddEncoding(p []byte) string {
+	if bytes.HasPrefix(p, []byte("batch=1")) {
+		return "ones"
+	}
+	return ""
 }
 
 func TestHTTPRetriesUntilSuccess(t *testing.T) {

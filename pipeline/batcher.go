@@ -15,13 +15,15 @@ import (
 // it takes, how its events are encoded, how they are grouped, and where the
 // batches go.
 type OutputOptions struct {
-	Name      string
-	Stream    string // "events" (default) or "fragments"
-	Encoding  Encoding
-	MaxEvents int           // events per batch
-	MaxBytes  int           // encoded bytes per batch (a single larger event gets a batch of its own)
-	MaxWait   time.Duration // age at which an open batch is flushed
-	Sink      Sink
+	Name     string
+	Stream   string // "events" (default) or "fragments"
+	Encoding Encoding
+	// Compression of pulse-encoded batches: zstd (default), s2 or none.
+	Compression protocol.Compression
+	MaxEvents   int           // events per batch
+	MaxBytes    int           // encoded bytes per batch (a single larger event gets a batch of its own)
+	MaxWait     time.Duration // age at which an open batch is flushed
+	Sink        Sink
 
 	// Buckets > 0 splits the output's events by key into that many
 	// buckets, each batched on its own and stored with its bucket number as
@@ -77,6 +79,7 @@ func (o *output) snapshot() OutputStats {
 type batchShape struct {
 	events    bool // the events stream (else fragments)
 	enc       Encoding
+	comp      protocol.Compression
 	maxEvents int
 	maxBytes  int
 	maxWait   time.Duration
@@ -86,7 +89,7 @@ type batchShape struct {
 
 func shapeOf(o OutputOptions) batchShape {
 	return batchShape{
-		events: o.Stream != "fragments", enc: o.Encoding,
+		events: o.Stream != "fragments", enc: o.Encoding, comp: o.Compression,
 		maxEvents: o.MaxEvents, maxBytes: o.MaxBytes, maxWait: o.MaxWait,
 		buckets: o.Buckets, hashField: o.HashField,
 	}
@@ -253,10 +256,13 @@ func (bt *batcher) flushPart(ctx context.Context, p *part) error {
 	}
 	payload := p.buf
 	if bt.opts.Encoding == Pulse {
-		// One compression per batch, shared by the outputs and kept
-		// compressed on disk too.
-		bt.zbuf = protocol.Compress(bt.zbuf[:0], p.pw.Bytes())
-		payload = bt.zbuf
+		payload = p.pw.Bytes()
+		if bt.opts.Compression != protocol.CompressNone {
+			// One compression per batch, shared by the outputs and kept
+			// compressed on disk too.
+			bt.zbuf = bt.opts.Compression.Compress(bt.zbuf[:0], payload)
+			payload = bt.zbuf
+		}
 	}
 	for ; p.stored < len(bt.outs); p.stored++ {
 		o := bt.outs[p.stored]

@@ -67,6 +67,9 @@ func NewRouter(host string, outs []OutputOptions, m *MetricsOptions) (*Router, e
 		if err := o.Encoding.valid(); err != nil {
 			return nil, fmt.Errorf("output %s: %w", o.Name, err)
 		}
+		if !o.Compression.Valid() || o.Compression != "" && o.Encoding != Pulse {
+			return nil, fmt.Errorf("output %s: compression %q: want zstd, s2 or none, with the pulse encoding", o.Name, o.Compression)
+		}
 		if o.Sink == nil || o.MaxEvents < 1 || o.MaxBytes < 1 || o.MaxWait <= 0 {
 			return nil, fmt.Errorf("output %s: sink and positive batch limits are required", o.Name)
 		}

@@ -71,13 +71,19 @@ func decompress(j *job, encoding, body []byte, pulse bool, maxBytes int) ([]byte
 			return nil, reject(http.StatusBadRequest, "%w", err)
 		}
 		return j.raw, nil
+	case isToken(encoding, protocol.EncodingS2):
+		j.raw, err = protocol.DecompressS2(j.raw[:0], body, maxBytes)
+		if err != nil {
+			return nil, reject(http.StatusBadRequest, "%w", err)
+		}
+		return j.raw, nil
 	case isToken(encoding, "gzip"), isToken(encoding, "x-gzip"):
 		j.raw, err = gunzip(j.raw[:0], body, maxBytes)
 		return j.raw, err
 	case len(encoding) == 0, isToken(encoding, "identity"):
 		return body, nil
 	}
-	return nil, reject(http.StatusUnsupportedMediaType, "unsupported Content-Encoding %q (zstd, gzip or none)", encoding)
+	return nil, reject(http.StatusUnsupportedMediaType, "unsupported Content-Encoding %q (zstd, s2, gzip or none)", encoding)
 }
 
 // gunzip appends the decompression of src to dst, refusing more than max

@@ -69,6 +69,7 @@ func TestDecodeAllocs(t *testing.T) {
 		{"pulse zstd", protocol.ContentType, "zstd", zstd},
 		{"lines", "text/plain", "", nil},
 		{"lines zstd", "text/plain", "zstd", zstd},
+		{"pulse s2", protocol.ContentType, "s2", func(b []byte) []byte { return protocol.CompressS2Block(nil, b) }},
 	} {
 		few, many := allocs(10, tc.ctype, tc.encoding, tc.encode), allocs(10_000, tc.ctype, tc.encoding, tc.encode)
 		if many > few || many > 1 {

@@ -20,6 +20,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Duration, "duration", 0, "instead of -events: gen writes the file for this `long` while the agent reads it")
 	fs.Float64Var(&o.Rate, "rate", 0, "with -duration: gen's events per `second` (0: as fast as possible)")
 	fs.StringVar(&o.Down, "down", "", "take a cluster down for part of the run: `CLUSTER:FROM-TO`, e.g. B:10s-30s")
+	fs.StringVar(&o.Compression, "compression", "zstd", "the agent's batch compression: zstd, s2 or none")
 	fs.StringVar(&o.OutDir, "out", ".", "`directory` for report.json and chart.svg")
 	fs.StringVar(&o.Dir, "dir", "", "working `directory` (default: a new temp dir, removed at the end)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
