@@ -135,7 +135,9 @@ type Report struct {
 	DiskBytes         int64           `json:"agent_disk_write_bytes"`
 	DiskBytesPerEvent float64         `json:"agent_disk_bytes_per_event"`
 	Clusters          []ClusterResult `json:"clusters"`
-	Series            []Sample        `json:"series"`
+	// Drain, with -down FROM-TO, is how the cluster caught up.
+	Drain  *Drain   `json:"drain,omitempty"`
+	Series []Sample `json:"series"`
 }
 
 // Host describes the machine the bench ran on.
@@ -253,6 +255,10 @@ func printReport(w io.Writer, r Report) {
 			}
 		}
 		fmt.Fprintf(w, "  cluster %-20s %s — %s\n", strings.ToUpper(c.Name), state, c.IDs)
+	}
+	if d := r.Drain; d != nil {
+		fmt.Fprintf(w, "  %-28s %d events (%s) in %s's buffer at its return, live input %s/s\n", "backlog", d.Backlog, bytesStr(d.BacklogBytes), strings.ToUpper(d.Cluster), si(d.LiveEventsPS))
+		fmt.Fprintf(w, "  %-28s %.1f s at %s/s = %.1f× the live rate\n", "drained", d.DrainSeconds, si(d.DrainEventsPS), d.Ratio)
 	}
 }
 

@@ -89,7 +89,7 @@ func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec) (
     max_in_flight: 4
     retry_max: 1s
     batch: {max_events: 5000, max_bytes: 1MiB, max_wait: 200ms}
-    buffer: {max_bytes: 1GiB, when_full: block}
+    buffer: {max_bytes: 2GiB, when_full: block}
 `, name, addrs[0], addrs[1], o.Compression)
 	}
 	if o.Duration > 0 {
@@ -218,7 +218,7 @@ func (r *benchRun) wait(ctx context.Context, o BenchOptions, down *downSpec, rep
 				}
 			}
 			if done {
-				return r.finish(rep, clusters)
+				return r.finish(rep, clusters, down)
 			}
 		}
 		if time.Now().After(deadline) {
@@ -229,7 +229,7 @@ func (r *benchRun) wait(ctx context.Context, o BenchOptions, down *downSpec, rep
 
 // finish samples the agent's cost (before it is stopped) and fills in
 // the figures.
-func (r *benchRun) finish(rep *Report, clusters []ClusterResult) error {
+func (r *benchRun) finish(rep *Report, clusters []ClusterResult, down *downSpec) error {
 	u, err := procstat.Read(r.agent.pid())
 	if err != nil {
 		return err
@@ -253,6 +253,7 @@ func (r *benchRun) finish(rep *Report, clusters []ClusterResult) error {
 	rep.PeakRSSBytes = u.PeakRSS
 	rep.DiskBytes = u.DiskWrites
 	rep.DiskBytesPerEvent = float64(u.DiskWrites) / float64(max(r.events, 1))
+	rep.Drain = drainOf(rep.Series, down)
 	return nil
 }
 
