@@ -25,6 +25,12 @@ type Batch struct {
 	// outputs' batches fill or age: its sender (an HTTP client) is waiting.
 	Sync bool
 
+	// Replayable says the input reads these events again after a crash
+	// until Commit runs (a file tail): nobody waits for Commit, so the
+	// pipeline may defer it until what it derived from the events (metric
+	// fragments) is stored too.
+	Replayable bool
+
 	// Commit, if not nil, is called exactly once when every event of the
 	// batch is in every subscribed output's buffer (or dropped there by a
 	// drop policy). It may be called from another goroutine, after Emit has

@@ -49,13 +49,16 @@ type follower struct {
 func newFollower(f *File, emit Emit) *follower {
 	o := &f.opts
 	every := 10 * time.Second
+	lb := newLineBatcher(o.Name, "", o.MaxLineBytes, o.BatchEvents, o.BatchBytes)
+	// A file is read again from its checkpoint: commits may wait.
+	lb.batch.Replayable = true
 	return &follower{
 		f:         f,
 		opts:      o,
 		log:       f.log,
 		emit:      emit,
 		buf:       make([]byte, readBufferSize(o.MaxLineBytes, o.BatchBytes)),
-		lb:        newLineBatcher(o.Name, "", o.MaxLineBytes, o.BatchEvents, o.BatchBytes),
+		lb:        lb,
 		byID:      make(map[fileID]*tail),
 		scanPaths: make(map[string]fileID),
 		scanIDs:   make(map[fileID]string),

@@ -287,7 +287,8 @@ func TestSyslogBackpressureIsNotIdle(t *testing.T) {
 	<-time.After(600 * time.Millisecond) // emit blocked for two idle timeouts
 	close(g.open)
 	write(t, c, octet("<14>1 - h app - - - seq=1"))
-	waitFor(t, 5*time.Second, "both messages", func() bool { return g.events.Load() == 2 })
+	// Stats count a message once its emit returned: wait for both.
+	waitFor(t, 5*time.Second, "both messages", func() bool { return g.events.Load() == 2 && srv.s.Stats().Messages == 2 })
 	if st := srv.s.Stats(); st.Errors.IdleTimeout != 0 || st.Messages != 2 {
 		t.Errorf("stats %+v, want no idle timeout", st)
 	}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -136,12 +137,15 @@ func NewAggregator(opts AggOptions) *Aggregator {
 // not sorted, copies key only the first time it sees it, and does not
 // retain raw. For a key already seen it does not allocate (sketch stores
 // grow now and then).
-func (a *Aggregator) Observe(key Key, value float64, eventTime time.Time, raw []byte) {
+//
+// It returns the start of the window the observation went into (in Unix
+// nanoseconds), and false if it was dropped.
+func (a *Aggregator) Observe(key Key, value float64, eventTime time.Time, raw []byte) (window int64, ok bool) {
 	if !validValue(value) || !key.Kind.Valid() || len(key.Dims) > MaxDims {
 		a.mu.Lock()
 		a.stats.Invalid++
 		a.mu.Unlock()
-		return
+		return 0, false
 	}
 	SortDims(key.Dims)
 	h := key.Hash()
@@ -153,7 +157,7 @@ func (a *Aggregator) Observe(key Key, value float64, eventTime time.Time, raw []
 	defer a.mu.Unlock()
 	if eventTime.Before(cur.Add(-time.Duration(a.late) * a.win)) {
 		a.stats.DroppedLate++
-		return
+		return 0, false
 	}
 	var start int64
 	if eventTime.Before(cur.Add(2 * a.win)) {
@@ -178,6 +182,7 @@ func (a *Aggregator) Observe(key Key, value float64, eventTime time.Time, raw []
 	}
 	f.observe(value, eventTime, raw)
 	a.stats.Observed++
+	return start, true
 }
 
 // intern returns the interned copy of key, creating it if new.
@@ -221,22 +226,39 @@ func (k *aggKey) unpend(f *Fragment) {
 // The caller owns the fragments but must not modify their Key, which is
 // shared with the aggregator.
 func (a *Aggregator) Flush(now time.Time) []*Fragment {
+	out, _ := a.FlushCovered(now)
+	return out
+}
+
+// FlushCovered is Flush, and also returns the window start up to which
+// every observation made before the call has now been handed out, in
+// this or an earlier flush: the caller may forget the events behind them
+// once these fragments are stored.
+func (a *Aggregator) FlushCovered(now time.Time) (frags []*Fragment, covered int64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := a.flush(now.Add(-a.grace - a.win).UnixNano())
+	out, covered := a.flush(now.Add(-a.grace - a.win).UnixNano())
 	a.sweep(now.Truncate(a.win).UnixNano())
-	return out
+	return out, covered
 }
 
 // FlushAll returns every pending fragment, closed or not: for shutdown.
 func (a *Aggregator) FlushAll() []*Fragment {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.flush(1<<63 - 1)
+	out, _ := a.FlushAllCovered()
+	return out
 }
 
-// flush hands out windows starting at or before last.
-func (a *Aggregator) flush(last int64) []*Fragment {
+// FlushAllCovered is FlushAll with FlushCovered's second result.
+func (a *Aggregator) FlushAllCovered() (frags []*Fragment, covered int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.flush(math.MaxInt64)
+}
+
+// flush hands out windows starting at or before last, and returns the
+// start up to which every window is handed out: last, or less if fragment
+// ids ran out.
+func (a *Aggregator) flush(last int64) ([]*Fragment, int64) {
 	var starts []int64
 	n := 0
 	for s, w := range a.windows {
@@ -246,7 +268,7 @@ func (a *Aggregator) flush(last int64) []*Fragment {
 		}
 	}
 	if n == 0 {
-		return nil
+		return nil, last
 	}
 	slices.Sort(starts)
 	out := make([]*Fragment, 0, n)
@@ -261,7 +283,7 @@ func (a *Aggregator) flush(last int64) []*Fragment {
 				a.stats.IDErrors++
 				a.warn.warn(a.now(), "no fragment id, flush postponed", "err", err, "pending", n-len(out))
 				a.stats.FragmentsOut += uint64(len(out))
-				return out
+				return out, s - 1
 			}
 			f.Agent, f.ID = a.agent, id
 			w.keys[i].unpend(f)
@@ -270,7 +292,7 @@ func (a *Aggregator) flush(last int64) []*Fragment {
 		delete(a.windows, s)
 	}
 	a.stats.FragmentsOut += uint64(len(out))
-	return out
+	return out, last
 }
 
 // sweep forgets keys not observed within the horizon, once per window.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"pulse/metrics"
@@ -43,10 +44,17 @@ func newDeriver(opts MetricsOptions) (*deriver, error) {
 }
 
 // observe derives every metric of one event. The event's own leading
-// RFC 3339 timestamp picks its window; else the time of receipt.
-func (d *deriver) observe(ev []byte, received time.Time) {
+// RFC 3339 timestamp picks its window; else the time of receipt. It
+// returns the latest window the event counted in, if any.
+func (d *deriver) observe(ev []byte, received time.Time) (window int64, ok bool) {
 	t := eventTime(ev, received)
 	agg := d.opts.Aggregator
+	window = math.MinInt64
+	note := func(w int64, observed bool) {
+		if observed {
+			window, ok = max(window, w), true
+		}
+	}
 	if d.opts.L2met {
 		parse.L2met(ev, func(m parse.Metric) bool {
 			key := metrics.Key{Name: string(m.Name), Kind: l2metKind(m.Kind)}
@@ -55,33 +63,34 @@ func (d *deriver) observe(ev []byte, received time.Time) {
 			if m.Source != nil {
 				key.Dims = []metrics.Dim{{Name: "source", Value: string(m.Source)}}
 			}
-			agg.Observe(key, value, t, m.Raw)
+			note(agg.Observe(key, value, t, m.Raw))
 			return true
 		})
 	}
 	for i := range d.opts.Rules {
-		d.apply(&d.opts.Rules[i], ev, t)
+		note(d.apply(&d.opts.Rules[i], ev, t))
 	}
+	return window, ok
 }
 
-func (d *deriver) apply(r *Rule, ev []byte, t time.Time) {
+func (d *deriver) apply(r *Rule, ev []byte, t time.Time) (window int64, ok bool) {
 	for field, want := range r.Match {
 		v, ok := parse.LogfmtValue(ev, field)
 		if !ok || (want != "*" && string(v) != want) {
-			return
+			return 0, false
 		}
 	}
 	value, unit, raw := 1.0, r.Unit, []byte(nil)
 	if r.Value != "" {
 		v, ok := parse.LogfmtValue(ev, r.Value)
 		if !ok {
-			return
+			return 0, false
 		}
 		raw = v
 		if r.Kind != metrics.Unique {
 			q, u, ok := parse.Quantity(v)
 			if !ok {
-				return
+				return 0, false
 			}
 			q, nu := normalise(q, u)
 			value = q
@@ -98,7 +107,7 @@ func (d *deriver) apply(r *Rule, ev []byte, t time.Time) {
 			key.Dims = append(key.Dims, metrics.Dim{Name: g, Value: string(v)})
 		}
 	}
-	d.opts.Aggregator.Observe(key, value, t, raw)
+	return d.opts.Aggregator.Observe(key, value, t, raw)
 }
 
 // eventTime is the time an event carries: a leading RFC 3339 timestamp

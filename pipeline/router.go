@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -21,6 +22,7 @@ type Router struct {
 	batchers  []*batcher          // all
 	outputs   []*output           // in configuration order
 	derive    *deriver            // nil without metrics
+	gate      fragmentGate        // commits waiting for their fragments
 	checks    map[string]*checker // by input name
 }
 
@@ -115,8 +117,16 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 		c.observe(b.Events, b.Time)
 	}
 	if r.derive != nil && b.Keys == nil {
+		latest, observed := int64(math.MinInt64), false
 		for _, ev := range b.Events {
-			r.derive.observe(ev, b.Time)
+			if w, ok := r.derive.observe(ev, b.Time); ok {
+				latest, observed = max(latest, w), true
+			}
+		}
+		if observed && b.Replayable && b.Commit != nil {
+			gated := *b
+			gated.Commit = r.gate.hold(latest, b.Commit)
+			b = &gated
 		}
 	}
 	return r.emit(ctx, r.events, b)
@@ -148,16 +158,22 @@ func (r *Router) flushFragments(ctx context.Context, now time.Time, final bool) 
 		return nil
 	}
 	agg := r.derive.opts.Aggregator
+	// Commits held before the flush have their observations in it.
+	held := r.gate.snapshot()
 	var frags []*metrics.Fragment
+	var covered int64
 	if final {
-		frags = agg.FlushAll()
+		frags, covered = agg.FlushAllCovered()
 	} else {
-		frags = agg.Flush(now)
+		frags, covered = agg.FlushCovered(now)
 	}
+	b := &inputs.Batch{Input: "metrics", Source: "fragments", Time: now, Commit: r.gate.take(held, covered)}
 	if len(frags) == 0 {
+		if b.Commit != nil {
+			b.Commit()
+		}
 		return nil
 	}
-	b := &inputs.Batch{Input: "metrics", Source: "fragments", Time: now}
 	var buf []byte
 	offs := make([]int, 0, len(frags)+1)
 	for _, f := range frags {
