@@ -77,11 +77,19 @@ func (s *Sink) post(ctx *fasthttp.RequestCtx) {
 		ctx.Response.Header.Set("Retry-After", "1")
 		return
 	}
+	s.written(j)
+	s.putJob(j)
+	ctx.SetStatusCode(http.StatusOK)
+}
+
+// written counts j's batch, which the writer has written.
+func (s *Sink) written(j *job) {
 	s.c.batches.Add(1)
 	s.c.events.Add(int64(j.batch.Events))
 	s.c.bytes.Add(int64(len(j.batch.Payload)))
-	s.putJob(j)
-	ctx.SetStatusCode(http.StatusOK)
+	if s.ids != nil {
+		s.ids.AddLines(j.batch.Payload)
+	}
 }
 
 // refuse answers status on purpose, writing nothing.

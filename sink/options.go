@@ -17,6 +17,15 @@ type Options struct {
 	MaxFileBytes int64  // rotate a file when it would grow past this; default 64 MiB
 	MaxBodyBytes int64  // largest request body, on the wire and decoded; default 256 MiB
 
+	// TCPListen, if set, is an address where the sink also takes
+	// newline-framed lines over plain TCP (syslog-ng's network(), rsyslog's
+	// omfwd); the faults apply to HTTP only.
+	TCPListen string
+	// IDs, if positive, counts the ids 0..IDs-1 (the N of "id=N" ending
+	// pulse gen's lines) of every event written, starting from the files
+	// already in Dir; Stats reports them.
+	IDs int
+
 	// Faults, for failure tests. Refused requests write nothing.
 	FailRate   float64       // fraction of POSTs answered 503 + Retry-After: 1, in [0, 1]
 	Latency    time.Duration // added before answering every request
@@ -50,6 +59,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Listen == "" {
 		o.Listen = DefaultListen
+	}
+	if o.IDs < 0 {
+		return o, fmt.Errorf("sink: negative id count %d", o.IDs)
 	}
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = DefaultMaxFileBytes

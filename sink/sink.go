@@ -3,7 +3,9 @@
 // lines) and writes their events, one per line and nothing else, to
 // rotated files. A request is answered 200 only once its events are
 // written, so counting the lines in the files counts what was accepted.
-// Faults can be switched on to play a slow, flaky or dead node.
+// Faults can be switched on to play a slow, flaky or dead node. It can
+// also take plain newline-framed TCP, from other forwarders, and count the
+// ids of what it wrote.
 package sink
 
 import (
@@ -19,6 +21,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"pulse/idcount"
 	"pulse/outputs"
 )
 
@@ -34,6 +37,8 @@ type Sink struct {
 	faults faults
 	c      counters
 	badLog rateLog
+	ids    *idcount.IDs // nil unless Options.IDs
+	tcp    *tcpServer   // nil unless Options.TCPListen
 
 	jobs     sync.Pool // *job
 	nextID   atomic.Uint64
@@ -42,6 +47,7 @@ type Sink struct {
 	started    atomic.Bool
 	ready      chan struct{}
 	addr       atomic.Pointer[string]
+	tcpAddr    atomic.Pointer[string]
 	writerDone chan struct{}
 }
 
@@ -85,6 +91,9 @@ func New(opts Options) (*Sink, error) {
 		ready:      make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	if opts.IDs > 0 {
+		s.ids = idcount.New(opts.IDs)
+	}
 	s.h = newHandoff(s.writerDone)
 	s.conns = newConns()
 	s.srv = &fasthttp.Server{
@@ -114,8 +123,25 @@ func (s *Sink) Addr() string {
 	return ""
 }
 
+// TCPAddr returns the address of the TCP intake, or "" before the sink is
+// ready or without Options.TCPListen.
+func (s *Sink) TCPAddr() string {
+	if a := s.tcpAddr.Load(); a != nil {
+		return *a
+	}
+	return ""
+}
+
 // Stats returns the sink's counters.
-func (s *Sink) Stats() Stats { return s.c.load() }
+func (s *Sink) Stats() Stats {
+	st := s.c.load()
+	st.tcp = s.opts.TCPListen != ""
+	if s.ids != nil {
+		r := s.ids.Report()
+		st.IDs = &r
+	}
+	return st
+}
 
 // Run listens, serves and writes until ctx is done. It then stops
 // accepting, lets the requests in flight finish (up to ShutdownTimeout),
@@ -130,15 +156,30 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 	if err := os.MkdirAll(s.opts.Dir, 0o755); err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
+	if s.ids != nil {
+		if err := seedIDs(s.ids, s.opts.Dir); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
 		return fmt.Errorf("sink: %w", err)
 	}
 	addr := ln.Addr().String()
+	if s.opts.TCPListen != "" {
+		tln, err := net.Listen("tcp", s.opts.TCPListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("sink: tcp: %w", err)
+		}
+		s.tcp = newTCPServer(s, tln)
+		tcpAddr := tln.Addr().String()
+		s.tcpAddr.Store(&tcpAddr)
+	}
 	s.faults.start = time.Now()
 	s.addr.Store(&addr)
 	close(s.ready)
-	s.log.Info("sink listening", "addr", addr, "dir", s.opts.Dir)
+	s.log.Info("sink listening", "addr", addr, "tcp", s.TCPAddr(), "dir", s.opts.Dir)
 
 	var wg sync.WaitGroup
 	// The writer outlives ctx: requests in flight wait for it.
@@ -151,6 +192,9 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 	})
 	serveErr := make(chan error, 1)
 	wg.Go(func() { serveErr <- s.srv.Serve(ln) })
+	if s.tcp != nil {
+		wg.Go(s.tcp.serve)
+	}
 	prog := newProgress(s.opts.Progress, s.opts.ProgressEvery, s.Stats)
 	progCtx, stopProgress := context.WithCancel(context.Background())
 	defer stopProgress()
@@ -177,8 +221,9 @@ func (s *Sink) Run(ctx context.Context) (err error) {
 	return err
 }
 
-// shutdown stops accepting, waits for the requests in flight while the
-// writer still writes, then stops the writer.
+// shutdown stops accepting, waits for the requests in flight and the TCP
+// connections' last lines while the writer still writes, then stops the
+// writer.
 func (s *Sink) shutdown(ln net.Listener, stopWriting context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
@@ -203,6 +248,9 @@ wait:
 	if err != nil {
 		s.log.Warn("requests still in flight at the shutdown timeout; they are answered 503",
 			"timeout", s.opts.ShutdownTimeout, "in_flight", s.inFlight.Load())
+	}
+	if s.tcp != nil {
+		s.tcp.stop()
 	}
 	stopWriting()
 	<-s.writerDone

@@ -20,6 +20,8 @@ func runSink(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.Dir, "dir", "", "`directory` of the event files (required)")
 	fs.Int64Var(&o.MaxFileBytes, "max-file-bytes", sink.DefaultMaxFileBytes, "rotate a file when it would grow past this many `bytes`")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", sink.DefaultMaxBodyBytes, "largest request body in `bytes` (413 beyond)")
+	fs.StringVar(&o.TCPListen, "tcp", "", "also take newline-framed lines over plain TCP at this `address` (syslog-ng network(), rsyslog omfwd)")
+	fs.IntVar(&o.IDs, "ids", 0, "count the ids 0..`N`-1 (id=N ending pulse gen's lines) written, including the files already in -dir; a GET and the final line report them")
 	fs.Float64Var(&o.FailRate, "fail-rate", 0, "`fraction` of POSTs answered 503 + Retry-After: 1")
 	fs.DurationVar(&o.Latency, "latency", 0, "`delay` added before answering every request")
 	fs.DurationVar(&o.DownFor, "down-for", 0, "answer -down-status to everything for this `long` after start")
