@@ -138,6 +138,9 @@ func eventTime(ev []byte, received time.Time) time.Time {
 // normalise turns durations into milliseconds, so 1s and 1000ms meet in
 // one metric; other units stay as written.
 func normalise(v float64, unit []byte) (float64, string) {
+	if string(unit) == "ms" { // as written: via seconds, 329.4 would become 329.40000000000003
+		return v, "ms"
+	}
 	if s, ok := parse.Seconds(v, unit); ok && len(unit) > 0 {
 		return s * 1000, "ms"
 	}
