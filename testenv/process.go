@@ -25,6 +25,7 @@ type Process struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	err  error
+	pids []int // every pid this process had, restarts included
 }
 
 // Start starts bin with args; its stdout and stderr go to dir/name.log
@@ -56,6 +57,9 @@ func (p *Process) start() {
 	cmd := exec.Command(p.Args[0], p.Args[1:]...)
 	cmd.Env = append(os.Environ(), p.Env...)
 	cmd.Stdout, cmd.Stderr = log, log
+	// Pdeathsig: a test binary killed outright (a -timeout panic, kill -9)
+	// takes its children with it instead of leaving them running.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		log.Close()
 		p.t.Fatalf("start %s: %v", p.Name, err)
@@ -63,7 +67,9 @@ func (p *Process) start() {
 	done := make(chan struct{})
 	p.mu.Lock()
 	p.cmd, p.done, p.err = cmd, done, nil
+	p.pids = append(p.pids, cmd.Process.Pid)
 	p.mu.Unlock()
+	register(cmd.Process.Pid)
 	go func() {
 		err := cmd.Wait()
 		log.Close()
@@ -104,7 +110,22 @@ func (p *Process) Signal(sig syscall.Signal) {
 	_ = cmd.Process.Signal(sig)
 }
 
-// Kill sends SIGKILL and reaps the process.
+// PID returns the id of the current (or last) run of the process.
+func (p *Process) PID() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd.Process.Pid
+}
+
+// PIDs returns the id of every run of the process, restarts included.
+func (p *Process) PIDs() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]int(nil), p.pids...)
+}
+
+// Kill sends SIGKILL and reaps the process. It works on a paused process
+// too: SIGKILL needs no SIGCONT.
 func (p *Process) Kill() {
 	if !p.Running() {
 		return
@@ -113,9 +134,12 @@ func (p *Process) Kill() {
 	_ = p.Wait(30 * time.Second)
 }
 
-// Stop sends SIGTERM and waits for a clean exit (status 0).
+// Stop sends SIGTERM and waits for a clean exit (status 0). A paused
+// process is continued after the SIGTERM, which it would otherwise only
+// see at the next SIGCONT.
 func (p *Process) Stop(timeout time.Duration) error {
 	p.Signal(syscall.SIGTERM)
+	p.Signal(syscall.SIGCONT)
 	return p.Wait(timeout)
 }
 

@@ -34,7 +34,14 @@ func Eventually(timeout time.Duration, cond func() bool) bool {
 // call.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return FreeAddrOn(t, "127.0.0.1")
+}
+
+// FreeAddrOn returns host:port with a port free on host (an address of this
+// network namespace) at the time of the call.
+func FreeAddrOn(t testing.TB, host string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
