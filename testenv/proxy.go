@@ -17,7 +17,8 @@ import (
 // Proxy is an HTTP reverse proxy on 127.0.0.1 in front of one upstream
 // address, with faults switched at run time: it can answer every request
 // with a status of its own (a 503 with Retry-After: 1, say) instead of
-// forwarding it, and delay requests. Forwarded requests and their answers
+// forwarding it, delay requests, and lose the upstream's answers (the
+// request is delivered, the sender gets a 502). Forwarded requests and their answers
 // pass through unchanged: bodies, Content-Encoding, Authorization and the
 // X-Pulse-* headers. An unreachable upstream is answered 502.
 //
@@ -35,9 +36,10 @@ type Proxy struct {
 
 	status  atomic.Int32
 	latency atomic.Int64 // nanoseconds
+	lose    atomic.Bool
 	only    atomic.Pointer[func(*http.Request) bool]
 
-	forwarded, refused, failed, delaying atomic.Int64
+	forwarded, refused, failed, lost, delaying atomic.Int64
 }
 
 // ProxyStats counts what a Proxy did with the requests it got.
@@ -45,6 +47,7 @@ type ProxyStats struct {
 	Forwarded int64 // handed to the upstream, whatever it answered
 	Refused   int64 // answered by the proxy with its SetStatus code
 	Failed    int64 // forwarded, but the upstream could not be reached (502)
+	Lost      int64 // forwarded, and the upstream's answer replaced by a 502
 	Delaying  int64 // requests waiting out SetLatency now
 }
 
@@ -107,7 +110,13 @@ func (p *Proxy) SetStatus(code int) {
 // 0 removes the delay.
 func (p *Proxy) SetLatency(d time.Duration) { p.latency.Store(int64(max(d, 0))) }
 
-// FaultOnly limits SetStatus and SetLatency to the requests for which match
+// LoseAnswers makes the proxy forward requests and then answer 502
+// whatever the upstream said, as when a connection breaks after the
+// request went through: the sender cannot tell it was delivered. false
+// passes answers on again.
+func (p *Proxy) LoseAnswers(on bool) { p.lose.Store(on) }
+
+// FaultOnly limits SetStatus, SetLatency and LoseAnswers to the requests for which match
 // returns true (say, those whose X-Pulse-Agent names one sender); the rest
 // are forwarded at once. nil applies the faults to every request.
 func (p *Proxy) FaultOnly(match func(*http.Request) bool) {
@@ -120,7 +129,7 @@ func (p *Proxy) FaultOnly(match func(*http.Request) bool) {
 
 // Stats returns the proxy's counts so far.
 func (p *Proxy) Stats() ProxyStats {
-	return ProxyStats{Forwarded: p.forwarded.Load(), Refused: p.refused.Load(), Failed: p.failed.Load(), Delaying: p.delaying.Load()}
+	return ProxyStats{Forwarded: p.forwarded.Load(), Refused: p.refused.Load(), Failed: p.failed.Load(), Lost: p.lost.Load(), Delaying: p.delaying.Load()}
 }
 
 // Close stops the proxy: the listener and every connection are closed and
@@ -136,6 +145,7 @@ func (p *Proxy) Close() {
 
 // ServeHTTP applies the faults that apply to r, then forwards it.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	lose := false
 	if match := p.only.Load(); match == nil || (*match)(r) {
 		if d := time.Duration(p.latency.Load()); d > 0 && !p.delay(r, d) {
 			return
@@ -144,10 +154,24 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.refuse(w, r, code)
 			return
 		}
+		lose = p.lose.Load()
 	}
 	p.forwarded.Add(1)
-	p.rp.ServeHTTP(w, r)
+	if !lose {
+		p.rp.ServeHTTP(w, r)
+		return
+	}
+	p.rp.ServeHTTP(&discard{h: http.Header{}}, r)
+	p.lost.Add(1)
+	http.Error(w, "proxy: the upstream's answer was lost (test)", http.StatusBadGateway)
 }
+
+// discard is a ResponseWriter that forgets the answer: LoseAnswers.
+type discard struct{ h http.Header }
+
+func (d *discard) Header() http.Header         { return d.h }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
 
 // delay waits d, and reports false if the request or the proxy ended first.
 func (p *Proxy) delay(r *http.Request, d time.Duration) bool {

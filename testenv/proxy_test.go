@@ -145,8 +145,19 @@ func TestProxyFaults(t *testing.T) {
 	}
 	p.SetLatency(0)
 
-	if s := p.Stats(); s != (ProxyStats{Forwarded: 2, Refused: 4}) {
-		t.Errorf("stats %+v, want 2 forwarded, 4 refused", s)
+	// Delivered, but the sender hears a 502.
+	p.LoseAnswers(true)
+	before := up.hits.Load()
+	if resp, _ := post(t, p.Addr(), []byte("x"), nil); resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("answers lost: status %d, want 502", resp.StatusCode)
+	}
+	if up.hits.Load() != before+1 {
+		t.Errorf("answers lost: the upstream got %d requests, want 1", up.hits.Load()-before)
+	}
+	p.LoseAnswers(false)
+
+	if s := p.Stats(); s != (ProxyStats{Forwarded: 3, Refused: 4, Lost: 1}) {
+		t.Errorf("stats %+v, want 3 forwarded, 4 refused, 1 lost", s)
 	}
 }
 
