@@ -382,7 +382,8 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !delivered(3, 20*time.Second) {
-		t.Logf("SHORTFALL: with 4 MiB of room made, %d restarts deliver %v: %s", restarts, ids.Report(), lastLine(agent.Log(), "no space left on device"))
+		t.Logf("SHORTFALL: with 4 MiB of room made, %d restarts deliver %v:\n%s\n%s", restarts, ids.Report(),
+			lastLine(agent.Log(), "output failed"), lastLine(agent.Log(), "cannot start"))
 		testenv.ResizeDisk(t, disk, 128<<20)
 		if !delivered(3, 30*time.Second) {
 			t.Fatalf("not every line delivered with the disk grown to 128 MiB, after %d restarts: %v\n%s", restarts, ids.Report(), agent.Tail(30))
