@@ -37,16 +37,27 @@ func TestTopologiesStartAndStop(t *testing.T) {
 	t.Run("fanout", func(t *testing.T) {
 		noLeaks(t)
 		const events = 5000
-		f := testenv.StartFanout(t, 3, 2, testenv.FanoutOptions{Gen: testenv.GenOptions{Events: events}})
+		// Through proxies: node b1's refuses everything (503) from the
+		// start, and the cluster routes around it.
+		f := testenv.StartFanout(t, 3, 2, testenv.FanoutOptions{Gen: testenv.GenOptions{Events: events, Rate: 2500}, Proxies: true})
+		refusing := f.Proxies[1][0]
+		refusing.SetStatus(http.StatusServiceUnavailable)
 		for i := range f.Clusters {
 			waitDelivered(t, "cluster "+testenv.Cluster(i), events, 0, func(n int) (*testenv.IDs, error) {
 				return f.Delivered(i, n)
 			}, f.Processes())
-			for _, n := range f.Clusters[i] {
-				if dirSize(n.Dir) == 0 {
+		}
+		for i, c := range f.Clusters {
+			for j, n := range c {
+				if got := lineCount(t, events, n.Dir); i != 1 && got == 0 {
 					t.Errorf("node %s received nothing: the cluster is not balanced", n.Name)
+				} else {
+					t.Logf("node %s: %d lines; its proxy %+v", n.Name, got, f.Proxies[i][j].Stats())
 				}
 			}
+		}
+		if st := refusing.Stats(); st.Refused == 0 {
+			t.Errorf("node b1's proxy refused nothing: %+v", st)
 		}
 		if err := f.Stop(30 * time.Second); err != nil {
 			t.Fatal(err)
