@@ -97,6 +97,14 @@ func openJournal(dir string) (j *journal, left []journaled, consumed uint64, err
 		// The journal file is written before the consumed record.
 		consumed = max(consumed, left[len(left)-1].seq)
 	}
+	if n < consumedSize {
+		// Written now, so that its block exists: setConsumed, an
+		// overwrite in place, then needs no room even on a full disk.
+		if err := j.setConsumed(consumed); err != nil {
+			j.consumed.Close()
+			return nil, nil, 0, fmt.Errorf("write %s: %w", j.consumed.Name(), err)
+		}
+	}
 	return j, left, consumed, nil
 }
 

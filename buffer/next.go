@@ -17,7 +17,7 @@ func (q *Queue) Next(ctx context.Context) (Message, error) {
 	if m, ok, err := q.nextReplayed(); ok || err != nil {
 		return m, err
 	}
-	if err := q.acquireConsumer(ctx, "next"); err != nil {
+	if err := q.acquireHead(ctx, "next"); err != nil {
 		return Message{}, err
 	}
 	defer q.releaseConsumer()
@@ -35,6 +35,12 @@ func (q *Queue) Next(ctx context.Context) (Message, error) {
 		// Journal, then record as consumed, then consume: a crash at any
 		// point leaves the batch either in diskqueue or in the journal.
 		if err := q.jr.write(h.seq, frame); err != nil {
+			if isDiskFull(err) {
+				// No room for the journal copy: hand the head out
+				// unconsumed, one at a time. Delivering it is how room is
+				// made; a crash meanwhile leaves it in diskqueue.
+				return q.handHead(h, frame, err), nil
+			}
 			return Message{}, fmt.Errorf("buffer %s: next: journal batch %d: %w", q.opts.Name, h.seq, err)
 		}
 		q.crashPoint("journaled")
@@ -67,6 +73,12 @@ func (q *Queue) Ack(id uint64) error {
 	q.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("buffer %s: ack %d: not in flight", q.opts.Name, id)
+	}
+	if err := q.ackHead(id); err != nil {
+		q.mu.Lock()
+		q.handed[id] = b
+		q.mu.Unlock()
+		return err
 	}
 	if err := q.jr.remove(id); err != nil {
 		q.mu.Lock()

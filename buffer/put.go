@@ -32,7 +32,9 @@ func (q *Queue) PutKey(ctx context.Context, key uint64, payload []byte, events i
 	if err != nil || !stored {
 		return err
 	}
-	if err := q.write(payload, uint32(events), key); err != nil {
+	// A full disk holds the writer back, as a full buffer does: the
+	// reservation stands, and outputs delivering (or anyone) make room.
+	if err := q.untilRoom(ctx, "put", func() error { return q.write(payload, uint32(events), key) }); err != nil {
 		q.mu.Lock()
 		q.queued.sub1(int64(events), size)
 		q.freeSpace()
@@ -124,7 +126,9 @@ func (q *Queue) write(payload []byte, events uint32, key uint64) error {
 // dropping anything when there is nothing left to drop or space was freed
 // meanwhile; the caller checks again.
 func (q *Queue) evictOldest(ctx context.Context) error {
-	if err := q.acquireConsumer(ctx, "put"); err != nil {
+	// The head handed out on a full disk is in flight, not to be dropped:
+	// wait for its Ack like any batch in flight.
+	if err := q.acquireHead(ctx, "put"); err != nil {
 		return err
 	}
 	defer q.releaseConsumer()

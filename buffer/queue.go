@@ -93,6 +93,7 @@ type Queue struct {
 	counters Stats            // the cumulative counters of Stats
 	space    chan struct{}    // closed and replaced when bytes are freed while someone waits
 	waiting  int              // Puts waiting on space
+	head     *heldHead        // handed out unconsumed on a full disk, until acknowledged
 	benign   []benignBad      // .bad files of diskqueue bug #38 still to remove
 	nbenign  atomic.Int32     // len(benign), read without mu on the hot path
 	benignN  int64            // how often bug #38 struck (tests look)
@@ -101,8 +102,9 @@ type Queue struct {
 
 	disk diskUsage
 
-	corruptLog lograte.Limiter
-	dupLog     lograte.Limiter
+	corruptLog  lograte.Limiter
+	diskFullLog lograte.Limiter // guarded by mu
+	dupLog      lograte.Limiter
 
 	onCrashPoint func(name string) // tests only; set before use
 }
@@ -146,19 +148,20 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 		return nil, err
 	}
 	q := &Queue{
-		opts:       opts,
-		log:        log,
-		jr:         jr,
-		lock:       lock,
-		closing:    make(chan struct{}),
-		consumer:   make(chan struct{}, 1),
-		consumed:   consumed,
-		queued:     rec.queued,
-		handed:     make(map[uint64]tally),
-		replay:     left,
-		space:      make(chan struct{}),
-		corruptLog: lograte.Limiter{Every: time.Second},
-		dupLog:     lograte.Limiter{Every: time.Second},
+		opts:        opts,
+		log:         log,
+		jr:          jr,
+		lock:        lock,
+		closing:     make(chan struct{}),
+		consumer:    make(chan struct{}, 1),
+		consumed:    consumed,
+		queued:      rec.queued,
+		handed:      make(map[uint64]tally),
+		replay:      left,
+		space:       make(chan struct{}),
+		corruptLog:  lograte.Limiter{Every: time.Second},
+		diskFullLog: lograte.Limiter{Every: 10 * time.Second},
+		dupLog:      lograte.Limiter{Every: time.Second},
 	}
 	q.counters.MaxBytes = opts.MaxBytes
 	q.counters.BadSegments = bad

@@ -25,6 +25,7 @@ type Stats struct {
 
 	ReplayedBatches, ReplayedEvents int64         // handed out again after a restart: possible duplicates downstream
 	SkippedDuplicates               int64         // batches diskqueue delivered again after a crash, already consumed: skipped
+	DiskFullWaits                   int64         // writes refused for a full disk (ENOSPC, EDQUOT) and retried after a wait
 	OldestAge                       time.Duration // not tracked: always 0
 }
 
