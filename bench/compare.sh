@@ -138,21 +138,21 @@ tmp=$(cd "$tmp" && pwd)
 pids=()
 declare -A pid_start # pid -> its start time, so that a reused pid is not taken for ours
 
-# start_time PID: the process's start time in clock ticks since boot.
-start_time() {
-	local stat f
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	read -ra f <<<"${stat##*) }"
-	echo "${f[19]}"
+# proc_stat PID: sets stat_fields to the fields of /proc/PID/stat after the
+# command name (stat_fields[0] is field 3, the state). Builtins only: it
+# runs several times a second while the tools are measured.
+stat_fields=()
+proc_stat() {
+	local line
+	{ read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+	read -ra stat_fields <<<"${line##*) }"
 }
 
 # alive PID: the process we started as PID is still running (the shell
-# reaps the children it disowned).
+# reaps the children it disowned; the start time tells a reused pid).
 alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[ "${stat%% *}" != Z ] && [ "$(start_time "$1")" = "${pid_start[$1]:-}" ]
+	proc_stat "$1" || return 1
+	[ "${stat_fields[0]}" != Z ] && [ "${stat_fields[19]}" = "${pid_start[$1]:-}" ]
 }
 
 # stop_pid PID SIGNAL GRACE: signals PID, waits up to GRACE seconds for it to
@@ -203,18 +203,17 @@ spawn() {
 	"$@" >>"$log" 2>&1 &
 	last_pid=$!
 	disown "$last_pid"
-	pid_start[$last_pid]=$(start_time "$last_pid") || die "$1 exited at once: $(tail -n 5 "$log")"
+	proc_stat "$last_pid" || die "$1 exited at once: $(tail -n 5 "$log")"
+	pid_start[$last_pid]=${stat_fields[19]}
 	pids+=("$last_pid")
 }
 
 # now_us: microseconds since the epoch.
 now_us() { echo "${EPOCHREALTIME/./}"; }
 
-# usage_of PID: "CPU_TICKS PEAK_RSS_KIB" summed over PID and its descendants
-# (utime+stime, and cutime+cstime of children already reaped; VmHWM).
-usage_of() {
-	local tree p stat f ticks=0 hwm=0 kb
-	tree=$(ps -e -o pid=,ppid= | awk -v root="$1" '
+# tree_of PID: PID and its descendants.
+tree_of() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
 		{ kids[$2] = kids[$2] " " $1 }
 		END {
 			n = split(root, queue, " ")
@@ -223,15 +222,25 @@ usage_of() {
 				m = split(kids[queue[i]], k, " ")
 				for (j = 1; j <= m; j++) queue[++n] = k[j]
 			}
-		}')
-	for p in $tree; do
-		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-		read -ra f <<<"${stat##*) }"
-		ticks=$((ticks + f[11] + f[12] + f[13] + f[14]))
-		kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true)
-		hwm=$((hwm + ${kb:-0}))
+		}'
+}
+
+# sample_usage PID...: sets usage to "CPU_TICKS PEAK_RSS_KIB" summed over
+# the processes (utime+stime, cutime+cstime of children they reaped; VmHWM).
+# Builtins only, like proc_stat.
+usage="0 0"
+sample_usage() {
+	local p ticks=0 hwm=0 key kb _
+	for p in "$@"; do
+		proc_stat "$p" || continue
+		ticks=$((ticks + stat_fields[11] + stat_fields[12] + stat_fields[13] + stat_fields[14]))
+		{
+			while read -r key kb _; do
+				if [ "$key" = VmHWM: ]; then hwm=$((hwm + kb)); fi
+			done <"/proc/$p/status"
+		} 2>/dev/null || true
 	done
-	echo "$ticks $hwm"
+	usage="$ticks $hwm"
 }
 
 # --- sinks ----------------------------------------------------------------
@@ -336,6 +345,7 @@ run_one() {
 
 	say "$run_name: starting"
 	local t0 el last_change=0 progress=-1 p phase=0 status="" next_print=5000000 polls_failed=0
+	local tree next_tree=0 usage_then="0 0"
 	t0=$(now_us)
 	start_tool "$tool"
 	# phase: 0 all sinks up, 1 sink 2 down, 2 sink 2 back (down scenario).
@@ -370,10 +380,22 @@ run_one() {
 			if [ "${sink_up[i]}" != 1 ] || [ "${sink_uniq[i]}" -lt "$events" ]; then complete=0; fi
 			sum=$((sum + sink_uniq[i] + sink_events[i]))
 		done
+		if [ "$el" -ge "$next_tree" ]; then
+			# The tool's processes: new ones are rare, ps is not cheap.
+			tree=$(tree_of "$tool_pid")
+			next_tree=$((el + 5000000))
+		fi
 		if [ "$sum" != "$progress" ]; then
 			progress=$sum last_change=$el
+			# shellcheck disable=SC2086 # a list of pids
+			sample_usage $tree
+			usage_then=$usage
 		fi
 		if [ "$complete" = 1 ] && { [ "$scenario" = healthy ] || [ "$phase" = 2 ]; }; then
+			tree=$(tree_of "$tool_pid")
+			# shellcheck disable=SC2086
+			sample_usage $tree
+			usage_then=$usage
 			break
 		fi
 		if [ "$el" -ge "$next_print" ]; then
@@ -393,11 +415,10 @@ run_one() {
 			break
 		fi
 	done
+	# An incomplete run is measured up to its last progress: the time, and
+	# the tool's cost sampled then.
 	local done_us=$el
 	if [ -n "$status" ]; then done_us=$last_change; fi
-	# The tool's cost up to now, before it is stopped.
-	local usage
-	usage=$(usage_of "$tool_pid")
 	stop_pid "$tool_pid" TERM 30
 	local lost=0 dups=0 per_sink=""
 	for i in 1 2 3; do
@@ -420,7 +441,7 @@ run_one() {
 	if [ -n "$status" ] && [[ $status == *exited* || $status == timed* ]]; then
 		failed=1
 	fi
-	add_row "$tool" "$scenario" "$done_us" "$usage" "$lost" "$per_sink" "$dups" "$status"
+	add_row "$tool" "$scenario" "$done_us" "$usage_then" "$lost" "$per_sink" "$dups" "$status"
 	if [ "$keep" != 1 ]; then rm -rf "$run"; fi
 }
 
