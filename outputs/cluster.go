@@ -111,12 +111,22 @@ func probeDue(m *member, now time.Time) bool {
 // is true when the batch is sent to an out node as its probe: done must
 // then be called with trial true.
 func (c *cluster) pick(key uint64, now time.Time) (m *member, trial bool) {
+	return c.pickFor(nil, key, now)
+}
+
+// pickFor is pick for a batch pinned to one node (nil: none): only that
+// node, when it is up with a free slot or due for a trial.
+func (c *cluster) pickFor(pinned *member, key uint64, now time.Time) (m *member, trial bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch c.balance {
-	case balanceHash:
+	switch {
+	case pinned != nil:
+		if pinned.state == nodeUp && pinned.inFlight < c.maxInFlight || probeDue(pinned, now) {
+			m = pinned
+		}
+	case c.balance == balanceHash:
 		m = c.pickHash(key, now)
-	case balanceLeastLoaded:
+	case c.balance == balanceLeastLoaded:
 		m = c.pickLeastLoaded(now)
 	default:
 		m = c.pickRoundRobin(now)

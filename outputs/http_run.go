@@ -14,6 +14,7 @@ import (
 type delivery struct {
 	b        Batch
 	attempts int                         // sends so far
+	pinned   *member                     // hash balance: the node that may hold it already (see mayHaveStored)
 	bo       *backoff.ExponentialBackOff // pauses between failed dead-letter writes; nil until one fails
 }
 
@@ -179,7 +180,7 @@ func (r *runLoop) loop(ctx context.Context, permits chan<- struct{}, got <-chan 
 func (r *runLoop) dispatch(ctx context.Context, now time.Time) {
 	kept := r.pending[:0]
 	for _, d := range r.pending {
-		m, trial := r.h.cluster.pick(d.b.Key, now)
+		m, trial := r.h.cluster.pickFor(d.pinned, d.b.Key, now)
 		if m == nil {
 			kept = append(kept, d)
 			continue
@@ -225,6 +226,9 @@ func (r *runLoop) finish(res result) error {
 		r.held-- // left in src for the next Run
 		h.inFlight.Add(-1)
 	default:
+		if h.cluster.balance == balanceHash && res.outcome == outcomeFault && mayHaveStored(res.err) {
+			res.d.pinned = res.m
+		}
 		r.pending = slices.Insert(r.pending, 0, res.d)
 	}
 	return res.fatal
