@@ -134,8 +134,8 @@ func NewAggregator(opts AggOptions) *Aggregator {
 // event more than LateWindows windows before the current one is dropped
 // and counted; one from beyond the next window is counted and taken as
 // happening now, in the current window. Observe sorts key.Dims in place if they are
-// not sorted, copies key only the first time it sees it, and does not
-// retain raw. For a key already seen it does not allocate (sketch stores
+// not sorted, copies key (its strings too, so they may alias the caller's
+// buffer) only the first time it sees it, and does not retain key or raw. For a key already seen it does not allocate (sketch stores
 // grow now and then).
 //
 // It returns the start of the window the observation went into (in Unix

@@ -164,6 +164,11 @@ func dimsSorted(dims []Dim) bool {
 
 // clone returns a copy of k that shares no slice with the caller's.
 func (k Key) clone() Key {
+	// Deep: a caller may hand Observe strings that alias its read buffer.
+	k.Name, k.Unit = strings.Clone(k.Name), strings.Clone(k.Unit)
 	k.Dims = slices.Clone(k.Dims)
+	for i := range k.Dims {
+		k.Dims[i].Name, k.Dims[i].Value = strings.Clone(k.Dims[i].Name), strings.Clone(k.Dims[i].Value)
+	}
 	return k
 }

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"sync"
 	"time"
+	"unsafe"
 
 	"pulse/metrics"
 	"pulse/pipeline/parse"
@@ -43,46 +45,104 @@ func newDeriver(opts MetricsOptions) (*deriver, error) {
 	return &deriver{opts: opts}, nil
 }
 
+// scratch is one caller's working memory for observe: the event's logfmt
+// fields, scanned once for every rule, and the dimensions of a key. Its
+// strings alias the event (the aggregator copies a key it keeps), so an
+// observation costs no allocation.
+type scratch struct {
+	keys, vals [][]byte
+	dims       []metrics.Dim
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// scan indexes ev's logfmt fields.
+func (sc *scratch) scan(ev []byte) {
+	sc.keys, sc.vals = sc.keys[:0], sc.vals[:0]
+	var s parse.LogfmtScanner
+	s.Reset(ev)
+	for s.Next() {
+		sc.keys = append(sc.keys, s.Key())
+		sc.vals = append(sc.vals, s.Value())
+	}
+}
+
+// value is parse.LogfmtValue on the scanned fields: the last one of key.
+func (sc *scratch) value(key string) ([]byte, bool) {
+	for i := len(sc.keys) - 1; i >= 0; i-- {
+		if string(sc.keys[i]) == key {
+			return sc.vals[i], true
+		}
+	}
+	return nil, false
+}
+
+// alias is b as a string without a copy: valid while b is.
+func alias(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// observeAll derives the metrics of a batch's events. It returns the
+// latest window any of them counted in, if any did.
+func (d *deriver) observeAll(evs [][]byte, received time.Time) (latest int64, observed bool) {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	latest = math.MinInt64
+	for _, ev := range evs {
+		if w, ok := d.observe(sc, ev, received); ok {
+			latest, observed = max(latest, w), true
+		}
+	}
+	return latest, observed
+}
+
 // observe derives every metric of one event. The event's own leading
 // RFC 3339 timestamp picks its window; else the time of receipt. It
 // returns the latest window the event counted in, if any.
-func (d *deriver) observe(ev []byte, received time.Time) (window int64, ok bool) {
+func (d *deriver) observe(sc *scratch, ev []byte, received time.Time) (window int64, ok bool) {
 	t := eventTime(ev, received)
 	agg := d.opts.Aggregator
 	window = math.MinInt64
-	note := func(w int64, observed bool) {
-		if observed {
-			window, ok = max(window, w), true
-		}
-	}
 	if d.opts.L2met {
 		parse.L2met(ev, func(m parse.Metric) bool {
-			key := metrics.Key{Name: string(m.Name), Kind: l2metKind(m.Kind)}
+			key := metrics.Key{Name: alias(m.Name), Kind: l2metKind(m.Kind)}
 			value, unit := normalise(m.Value, m.Unit)
 			key.Unit = unit
 			if m.Source != nil {
-				key.Dims = []metrics.Dim{{Name: "source", Value: string(m.Source)}}
+				sc.dims = append(sc.dims[:0], metrics.Dim{Name: "source", Value: alias(m.Source)})
+				key.Dims = sc.dims
 			}
-			note(agg.Observe(key, value, t, m.Raw))
+			if w, observed := agg.Observe(key, value, t, m.Raw); observed {
+				window, ok = max(window, w), true
+			}
 			return true
 		})
 	}
+	if len(d.opts.Rules) == 0 {
+		return window, ok
+	}
+	sc.scan(ev)
 	for i := range d.opts.Rules {
-		note(d.apply(&d.opts.Rules[i], ev, t))
+		if w, observed := d.apply(sc, &d.opts.Rules[i], t); observed {
+			window, ok = max(window, w), true
+		}
 	}
 	return window, ok
 }
 
-func (d *deriver) apply(r *Rule, ev []byte, t time.Time) (window int64, ok bool) {
+func (d *deriver) apply(sc *scratch, r *Rule, t time.Time) (window int64, ok bool) {
 	for field, want := range r.Match {
-		v, ok := parse.LogfmtValue(ev, field)
+		v, ok := sc.value(field)
 		if !ok || (want != "*" && string(v) != want) {
 			return 0, false
 		}
 	}
 	value, unit, raw := 1.0, r.Unit, []byte(nil)
 	if r.Value != "" {
-		v, ok := parse.LogfmtValue(ev, r.Value)
+		v, ok := sc.value(r.Value)
 		if !ok {
 			return 0, false
 		}
@@ -101,11 +161,12 @@ func (d *deriver) apply(r *Rule, ev []byte, t time.Time) (window int64, ok bool)
 	}
 	key := metrics.Key{Name: r.Name, Kind: r.Kind, Unit: unit}
 	if len(r.GroupBy) > 0 {
-		key.Dims = make([]metrics.Dim, 0, len(r.GroupBy))
+		sc.dims = sc.dims[:0]
 		for _, g := range r.GroupBy {
-			v, _ := parse.LogfmtValue(ev, g)
-			key.Dims = append(key.Dims, metrics.Dim{Name: g, Value: string(v)})
+			v, _ := sc.value(g)
+			sc.dims = append(sc.dims, metrics.Dim{Name: g, Value: alias(v)})
 		}
+		key.Dims = sc.dims
 	}
 	return d.opts.Aggregator.Observe(key, value, t, raw)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -117,12 +116,7 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 		c.observe(b.Events, b.Time)
 	}
 	if r.derive != nil && b.Keys == nil {
-		latest, observed := int64(math.MinInt64), false
-		for _, ev := range b.Events {
-			if w, ok := r.derive.observe(ev, b.Time); ok {
-				latest, observed = max(latest, w), true
-			}
-		}
+		latest, observed := r.derive.observeAll(b.Events, b.Time)
 		if observed && b.Replayable && b.Commit != nil {
 			gated := *b
 			gated.Commit = r.gate.hold(latest, b.Commit)
