@@ -317,7 +317,7 @@ start_tool() {
 	pulse | pulse-lines)
 		conf=$run/pulse.yaml
 		local enc=pulse
-		[ "$1" = pulse-lines ] && enc=lines
+		if [ "$1" = pulse-lines ]; then enc=lines; fi
 		render pulse.yaml.tmpl "$conf" "INPUT=$input" "STATE=$state" "ENCODING=$enc" "COMPRESSION=zstd" \
 			"ADDR1=${sink_http[1]}" "ADDR2=${sink_http[2]}" "ADDR3=${sink_http[3]}"
 		if [ "$enc" = lines ]; then sed -i '/compression:/d' "$conf"; fi
