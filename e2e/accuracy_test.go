@@ -362,8 +362,9 @@ outputs:
 	})
 	var got int64
 	testenv.Eventually(10*time.Second, func() bool {
-		got = finalSum(shards[0].Dir, "orders") + finalSum(shards[1].Dir, "orders")
-		return got >= lines
+		finals, err := testenv.FinalsIn(filepath.Join(shards[0].Dir, "snapshots"), filepath.Join(shards[1].Dir, "snapshots"))
+		got = int64(finals["orders"].Sum)
+		return err == nil && got >= lines
 	})
 	var lost []string
 	for _, s := range shards {

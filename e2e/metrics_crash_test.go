@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,16 +25,8 @@ func TestAgentKillKeepsAggregates(t *testing.T) {
 		perRound = 500
 	)
 	root := t.TempDir()
-	addr := testenv.FreeAddr(t)
-	merger := testenv.StartMerger(t, root, "merger", fmt.Sprintf(`data_dir: %%[1]s
-admin: {listen: "off"}
-inputs:
-  - {name: agents, type: http, listen: %q, format: pulse}
-merge: {interval: 200ms, finalize_after: 3s}
-outputs:
-  - {name: snapshots, type: file, path: %%[1]s/snapshots}
-`, addr))
-	testenv.WaitListening(t, merger.Process, addr)
+	shards := testenv.StartMergers(t, 1, testenv.MergersOptions{})
+	merger, addr := shards.Nodes[0], shards.Nodes[0].Addr
 	logFile := filepath.Join(root, "app.log")
 	writeFile(t, logFile, "")
 	agent := testenv.StartAgent(t, root, "agent", fmt.Sprintf(`id: agent
@@ -89,8 +80,9 @@ outputs:
 
 	var got int64
 	if !testenv.Eventually(60*time.Second, func() bool {
-		got = finalSum(merger.Dir, "orders")
-		return got >= want
+		finals, err := shards.Finals()
+		got = int64(finals["orders"].Sum)
+		return err == nil && got >= want
 	}) {
 		t.Logf("agent:\n%s\nmerger:\n%s", agent.Tail(20), merger.Tail(20))
 		t.Fatalf("final orders sum %d after %d kill -9, want %d: aggregates were lost with the agent", got, kills, want)
@@ -106,36 +98,4 @@ outputs:
 			t.Errorf("%s: %v\n%s", n.Name, err, n.Tail(10))
 		}
 	}
-}
-
-// finalSum adds the sums of the final snapshots of metric name in a
-// merger's snapshot files (the last snapshot of each key and window wins).
-func finalSum(dir, name string) int64 {
-	files, _ := filepath.Glob(filepath.Join(dir, "snapshots", "*.log"))
-	last := map[string]map[string]any{}
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			var s map[string]any
-			if json.Unmarshal(sc.Bytes(), &s) != nil || s["name"] != name {
-				continue
-			}
-			dims, _ := json.Marshal(s["dims"])
-			last[fmt.Sprint(string(dims), s["window_start"])] = s
-		}
-		fh.Close()
-	}
-	var sum int64
-	for _, s := range last {
-		if s["final"] == true {
-			v, _ := s["sum"].(float64)
-			sum += int64(v)
-		}
-	}
-	return sum
 }

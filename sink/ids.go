@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -37,31 +36,9 @@ func seedFile(ids *idcount.IDs, path string, buf []byte) error {
 		return err
 	}
 	defer f.Close()
-	have := 0
-	skipping := false // inside a line too long for buf
-	for {
-		n, err := f.Read(buf[have:])
-		data := buf[:have+n]
-		if skipping {
-			if i := bytes.IndexByte(data, '\n'); i >= 0 {
-				data, skipping = data[i+1:], false
-			} else {
-				data = data[:0]
-			}
-		}
-		if end := bytes.LastIndexByte(data, '\n'); end >= 0 {
-			ids.AddLines(data[:end+1])
-			data = data[end+1:]
-		}
-		if len(data) == len(buf) {
-			data, skipping = data[:0], true
-		}
-		have = copy(buf, data)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
+	_, err = eachLines(f, buf, func(lines []byte) bool { ids.AddLines(lines); return true }, func() {})
+	if errors.Is(err, io.EOF) {
+		return nil
 	}
+	return err
 }

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"sync"
@@ -96,37 +95,12 @@ func (t *tcpServer) untrack(c net.Conn) {
 // sink stops. A partial line at the end (the sender died mid-line) is
 // dropped: its id could read as another one.
 func (t *tcpServer) read(c net.Conn) {
-	buf := make([]byte, tcpReadBytes)
-	have := 0
-	skipping := false // inside a line too long for buf, dropping it
-	for {
-		n, err := c.Read(buf[have:])
-		data := buf[:have+n]
-		if skipping {
-			if i := bytes.IndexByte(data, '\n'); i >= 0 {
-				data, skipping = data[i+1:], false
-			} else {
-				data = data[:0]
-			}
-		}
-		if end := bytes.LastIndexByte(data, '\n'); end >= 0 {
-			if !t.s.writeLines(data[:end+1]) {
-				return // stopping: nothing more can be written
-			}
-			data = data[end+1:]
-		}
-		if len(data) == len(buf) {
-			t.s.c.rejected.Add(1)
-			t.s.badLog.warn("tcp line longer than the read buffer dropped", "remote", c.RemoteAddr().String(), "limit", tcpReadBytes)
-			data, skipping = data[:0], true
-		}
-		have = copy(buf, data)
-		if err != nil {
-			if have > 0 {
-				t.s.c.partial.Add(1)
-			}
-			return
-		}
+	partial, err := eachLines(c, make([]byte, tcpReadBytes), t.s.writeLines, func() {
+		t.s.c.rejected.Add(1)
+		t.s.badLog.warn("tcp line longer than the read buffer dropped", "remote", c.RemoteAddr().String(), "limit", tcpReadBytes)
+	})
+	if err != nil && partial > 0 {
+		t.s.c.partial.Add(1)
 	}
 }
 

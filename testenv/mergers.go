@@ -88,8 +88,13 @@ type Total struct {
 // final snapshot of each key and window. Snapshots of a window that is
 // still open are left out: they are superseded by its final one.
 func (s *Shards) Finals() (map[string]Total, error) {
+	return FinalsIn(s.SnapshotDirs()...)
+}
+
+// FinalsIn is Finals over the snapshot files (*.log) in dirs.
+func FinalsIn(dirs ...string) (map[string]Total, error) {
 	last := map[string]metrics.Snapshot{}
-	for _, dir := range s.SnapshotDirs() {
+	for _, dir := range dirs {
 		files, err := filepath.Glob(filepath.Join(dir, "*.log"))
 		if err != nil {
 			return nil, err
