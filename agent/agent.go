@@ -226,8 +226,10 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 			Endpoints: oc.Endpoints,
 			Path:      path,
 			Balance:   oc.Balance,
-			TLS:       tlsConf,
-			Headers:   headers,
+			// Validated: set only with balance: hash.
+			HashStrict: oc.HashFailover != nil && !*oc.HashFailover,
+			TLS:        tlsConf,
+			Headers:    headers,
 			// A stored batch tells its own compression: one stored before
 			// a reload changed the output's compression still goes out
 			// right.

@@ -143,6 +143,11 @@ type Output struct {
 	Balance      string   `yaml:"balance,omitempty"`       // round_robin | least_loaded | hash
 	HashField    string   `yaml:"hash_field,omitempty"`    // balance: hash — the event field whose value picks the node
 	HashBuckets  int      `yaml:"hash_buckets,omitempty"`  // balance: hash — key buckets, each batched on its own
+	// HashFailover (balance: hash; default true) sends a key's batches on
+	// to the next node while its own is out. false keeps them for their
+	// node, waiting in the buffer: merger shards never split a key's
+	// window, and the whole output slows to the missing node meanwhile.
+	HashFailover *bool `yaml:"hash_failover,omitempty"`
 	Timeout      Duration `yaml:"timeout,omitempty"`       // per request
 	MaxInFlight  int      `yaml:"max_in_flight,omitempty"` // batches in flight per node
 	RetryInitial Duration `yaml:"retry_initial,omitempty"`
@@ -603,6 +608,9 @@ func (o *Output) validate(ck *checker, p string) {
 		case BalanceRoundRobin, BalanceLeastLoaded:
 			if o.HashField != "" || o.HashBuckets != 0 {
 				ck.addf(p+".hash_field", "only with balance: hash")
+			}
+			if o.HashFailover != nil {
+				ck.addf(p+".hash_failover", "only with balance: hash")
 			}
 		case BalanceHash:
 			if o.HashField == "" && o.Stream == StreamEvents {

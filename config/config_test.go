@@ -102,6 +102,8 @@ func TestBadConfigs(t *testing.T) {
 			[]string{"bad.yaml:10: outputs[0].compression: applies to the pulse encoding only (this output's encoding is lines)"}},
 		{"s2 on a file output", strings.Replace(base, "type: http\n    endpoints: [\"127.0.0.1:9001\"]", "type: file\n    path: /tmp/o\n    encoding: pulse\n    compression: s2", 1),
 			[]string{"outputs[0].compression: s2 is for http outputs"}},
+		{"hash_failover without hash", base + "    hash_failover: false\n",
+			[]string{"bad.yaml:10: outputs[0].hash_failover: only with balance: hash"}},
 		{"hash without field", base + "    balance: hash\n",
 			[]string{"bad.yaml:7: outputs[0].hash_field: balance: hash needs the event field"}},
 		{"unknown balance", base + "    balance: random\n",

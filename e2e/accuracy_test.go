@@ -70,15 +70,23 @@ const accRules = `
 //     the agents count do not combine: they are checked on the key windows
 //     held by one shard, and at least half of the measure windows must be
 //     such (in practice over 90%).
-//   - A batch a shard stored but did not answer (killed in between) is
-//     retried on another shard, where the first shard's seen set cannot
-//     stop it: counted twice. TestMergerLostAnswerCountsOnce shows it every
-//     time; here the kill -9 hits that moment now and then, and the counts
-//     say so.
+//   - A batch a shard may have stored without answering (killed in
+//     between, or its answer lost) is retried on that shard only, whose
+//     seen set ignores it: never counted twice (TestMergerLostAnswerCountsOnce).
+//
+// It runs twice: with the default failover (a shard's keys walk on while
+// it is out, as above) and with hash_failover: false, where a key's
+// batches wait for its own shard — then no key window may be split, and
+// every quantile and unique estimate is checked.
 func TestMergerAccuracy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end accuracy test; run without -short")
 	}
+	t.Run("failover", func(t *testing.T) { testMergerAccuracy(t, false) })
+	t.Run("strict", func(t *testing.T) { testMergerAccuracy(t, true) })
+}
+
+func testMergerAccuracy(t *testing.T, strict bool) {
 	began := time.Now()
 	root := t.TempDir()
 	bin := testenv.Binary(t)
@@ -115,9 +123,10 @@ outputs:
     endpoints: [%s]
     encoding: pulse
     balance: hash
+    hash_failover: %t
     retry_max: 500ms
     batch: {max_events: 1000, max_bytes: 1MiB, max_wait: 50ms}
-`, a.id, a.admin, a.file, accWindow, accRules, strings.Join(endpoints, ", ")))
+`, a.id, a.admin, a.file, accWindow, accRules, strings.Join(endpoints, ", "), !strict))
 		testenv.WaitListening(t, a.Process, a.admin)
 		agents[i] = a
 	}
@@ -247,6 +256,9 @@ outputs:
 		t.Errorf("final snapshots incomplete (read error: %v)", readErr)
 	}
 	res := ref.compare(t, got)
+	if strict && res.split != 0 {
+		t.Errorf("hash_failover: false, yet %d key windows split over shards (%s)", res.split, res.splitWindows())
+	}
 	if t.Failed() {
 		// Where fragments went elsewhere, or twice: the senders' view.
 		for _, a := range agents {

@@ -87,12 +87,16 @@ func (c *cluster) pickLeastLoaded(now time.Time) *member {
 func (c *cluster) pickHash(key uint64, now time.Time) *member {
 	i := c.ring.lookup(key, func(i int) bool {
 		m := c.members[i]
-		return m.state == nodeUp || probeDue(m, now)
+		// Strict: the key's own node, whatever its state.
+		return c.hashStrict || m.state == nodeUp || probeDue(m, now)
 	})
 	if i < 0 {
 		return nil
 	}
 	m := c.members[i]
+	if m.state != nodeUp && !probeDue(m, now) {
+		return nil // strict, and its node is out: the batch waits
+	}
 	if m.state == nodeUp && m.inFlight >= c.maxInFlight {
 		return nil
 	}

@@ -52,6 +52,7 @@ const (
 // of it lets its rules be tested with a fake clock.
 type cluster struct {
 	balance     balance
+	hashStrict  bool // balanceHash: a key's batches wait for its own node
 	maxInFlight int
 	boInitial   time.Duration
 	boMax       time.Duration
@@ -65,6 +66,7 @@ type cluster struct {
 // clusterOptions is what a cluster needs of HTTPOptions.
 type clusterOptions struct {
 	balance      balance
+	hashStrict   bool
 	maxInFlight  int
 	retryInitial time.Duration
 	retryMax     time.Duration
@@ -73,6 +75,7 @@ type clusterOptions struct {
 func newCluster(members []*member, opts clusterOptions) *cluster {
 	c := &cluster{
 		balance:     opts.balance,
+		hashStrict:  opts.hashStrict,
 		maxInFlight: opts.maxInFlight,
 		boInitial:   opts.retryInitial,
 		boMax:       opts.retryMax,

@@ -333,3 +333,33 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// Strict hash: while a node is out its keys wait for it (its probe, when
+// due, is one of their batches); the other nodes keep their own keys.
+func TestHashStrictKeepsKeysOnTheirNode(t *testing.T) {
+	const keys = 300
+	c := newTestCluster(t, 3, balanceHash, 2)
+	c.hashStrict = true
+	before := owners(t, c, keys, t0)
+	const out = 2
+	eject(t, c, out, t0)
+	for k := range keys {
+		got := deliver(c, uint64(k), outcomeDelivered, t0)
+		switch {
+		case before[k] == out && got != -1:
+			t.Fatalf("key %d went to node %d while its node is out", k, got)
+		case before[k] != out && got != before[k]:
+			t.Fatalf("key %d went to node %d, not its own %d", k, got, before[k])
+		}
+	}
+	due := c.members[out].nextProbe
+	for k := range keys {
+		if before[k] == out {
+			if m, trial := c.pick(uint64(k), due); m == nil || m.index != out || !trial {
+				t.Fatalf("key %d at probe time: %v, trial %v; want its node on trial", k, m, trial)
+			}
+			return
+		}
+	}
+	t.Fatal("node 2 owns no key")
+}

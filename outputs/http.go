@@ -20,6 +20,12 @@ type HTTPOptions struct {
 	// At least one, no two alike.
 	Endpoints []string
 	Balance   string // BalanceRoundRobin (default), BalanceLeastLoaded or BalanceHash
+	// HashStrict, with BalanceHash, keeps every batch for its key's own
+	// node: while that node is out its batches wait (in the buffer)
+	// instead of walking on to the next node. Merger shards then never
+	// split a key's window, at the price of its freshness while a shard
+	// is away.
+	HashStrict bool
 	Path      string // request path for "host:port" endpoints; default "/"
 	// TLS is the client configuration for https. Set, "host:port"
 	// endpoints are reached over https; nil, they are plain HTTP. A URL
@@ -174,6 +180,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 	}
 	h.cluster = newCluster(members, clusterOptions{
 		balance:      bal,
+		hashStrict:   opts.HashStrict,
 		maxInFlight:  opts.MaxInFlight,
 		retryInitial: opts.RetryInitial,
 		retryMax:     opts.RetryMax,
