@@ -139,15 +139,15 @@ type Output struct {
 	Compression string `yaml:"compression,omitempty"`
 
 	// http
-	Endpoints    []string `yaml:"endpoints,omitempty"`
-	Balance      string   `yaml:"balance,omitempty"`       // round_robin | least_loaded | hash
-	HashField    string   `yaml:"hash_field,omitempty"`    // balance: hash — the event field whose value picks the node
-	HashBuckets  int      `yaml:"hash_buckets,omitempty"`  // balance: hash — key buckets, each batched on its own
+	Endpoints   []string `yaml:"endpoints,omitempty"`
+	Balance     string   `yaml:"balance,omitempty"`      // round_robin | least_loaded | hash
+	HashField   string   `yaml:"hash_field,omitempty"`   // balance: hash — the event field whose value picks the node
+	HashBuckets int      `yaml:"hash_buckets,omitempty"` // balance: hash — key buckets, each batched on its own
 	// HashFailover (balance: hash; default true) sends a key's batches on
 	// to the next node while its own is out. false keeps them for their
 	// node, waiting in the buffer: merger shards never split a key's
 	// window, and the whole output slows to the missing node meanwhile.
-	HashFailover *bool `yaml:"hash_failover,omitempty"`
+	HashFailover *bool    `yaml:"hash_failover,omitempty"`
 	Timeout      Duration `yaml:"timeout,omitempty"`       // per request
 	MaxInFlight  int      `yaml:"max_in_flight,omitempty"` // batches in flight per node
 	RetryInitial Duration `yaml:"retry_initial,omitempty"`

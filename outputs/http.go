@@ -26,7 +26,7 @@ type HTTPOptions struct {
 	// split a key's window, at the price of its freshness while a shard
 	// is away.
 	HashStrict bool
-	Path      string // request path for "host:port" endpoints; default "/"
+	Path       string // request path for "host:port" endpoints; default "/"
 	// TLS is the client configuration for https. Set, "host:port"
 	// endpoints are reached over https; nil, they are plain HTTP. A URL
 	// endpoint keeps its own scheme: an https:// one with TLS nil verifies
