@@ -26,9 +26,6 @@ func badBody(format string, args ...any) *httpError {
 	return &httpError{http.StatusBadRequest, rejectBadBody, fmt.Sprintf(format, args...)}
 }
 
-// zstdFrameMagic opens every zstd frame.
-const zstdFrameMagic = "\x28\xb5\x2f\xfd"
-
 // httpScratch is the memory one request decodes into, reused across
 // requests so that the hot path does not allocate per event.
 type httpScratch struct {
@@ -56,7 +53,7 @@ func (s *httpScratch) reusable() bool {
 // not to be emitted: a body is accepted whole or not at all.
 func (s *httpScratch) decode(format string, encoding, body []byte, maxBody, maxEvents int) *httpError {
 	s.events = s.events[:0]
-	if format == FormatPulse && len(bytes.TrimSpace(encoding)) == 0 && bytes.HasPrefix(body, []byte(zstdFrameMagic)) {
+	if format == FormatPulse && len(bytes.TrimSpace(encoding)) == 0 && bytes.HasPrefix(body, []byte(protocol.ZstdMagic)) {
 		// Compressed but not labelled so: it cannot be a plain batch,
 		// which starts with protocol.Magic.
 		encoding = []byte(protocol.EncodingZstd)

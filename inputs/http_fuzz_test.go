@@ -64,7 +64,7 @@ func FuzzHTTPPulseBody(f *testing.F) {
 		herr := s.decode(FormatPulse, []byte(header), sent, fuzzMaxBody, fuzzMaxEvents)
 		// plain: body is the batch as decoded (an unlabelled zstd frame is
 		// decompressed first).
-		plain := enc%fuzzEncodings <= fuzzGzip && !bytes.HasPrefix(body, []byte(zstdFrameMagic))
+		plain := enc%fuzzEncodings <= fuzzGzip && !bytes.HasPrefix(body, []byte(protocol.ZstdMagic))
 		if herr != nil {
 			if herr.status != 400 {
 				t.Fatalf("status %d (%s), want 400", herr.status, herr.msg)

@@ -12,6 +12,11 @@ import (
 // Magic opens every batch body (after decompression).
 const Magic = "PLS1"
 
+// ZstdMagic opens every zstd frame. A batch body starting with it cannot be
+// uncompressed (that starts with Magic): receivers decompress it even
+// without a Content-Encoding.
+const ZstdMagic = "\x28\xb5\x2f\xfd"
+
 // HTTP names.
 const (
 	Path              = "/v1/batch"

@@ -85,15 +85,13 @@ func DecompressS2(dst, src []byte, limit int) ([]byte, error) {
 // configuration changed.
 func EncodingOf(payload []byte) string {
 	switch {
-	case bytes.HasPrefix(payload, zstdMagic):
+	case bytes.HasPrefix(payload, []byte(ZstdMagic)):
 		return EncodingZstd
 	case bytes.HasPrefix(payload, []byte(Magic)):
 		return ""
 	}
 	return EncodingS2
 }
-
-var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 
 // grow makes room for n more bytes after len(b).
 func grow(b []byte, n int) []byte {

@@ -13,11 +13,6 @@ import (
 	"pulse/protocol"
 )
 
-// zstdMagic opens every zstd frame. A pulse body arriving without
-// Content-Encoding but starting with it is decompressed anyway: it cannot
-// be a valid uncompressed batch, which starts with protocol.Magic.
-var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
-
 // badRequest is a request refused for good, with the status saying why.
 type badRequest struct {
 	status int
@@ -64,7 +59,7 @@ func decode(j *job, req request, maxBytes int) error {
 func decompress(j *job, encoding, body []byte, pulse bool, maxBytes int) ([]byte, error) {
 	var err error
 	switch {
-	case len(encoding) == 0 && pulse && bytes.HasPrefix(body, zstdMagic),
+	case len(encoding) == 0 && pulse && bytes.HasPrefix(body, []byte(protocol.ZstdMagic)),
 		isToken(encoding, protocol.EncodingZstd):
 		j.raw, err = protocol.Decompress(j.raw[:0], body, maxBytes)
 		if err != nil {
