@@ -31,13 +31,7 @@ func (q *Queue) untilRoom(ctx context.Context, op string, write func() error) er
 		if err == nil || !isDiskFull(err) {
 			return err
 		}
-		q.mu.Lock()
-		q.counters.DiskFullWaits++
-		ok, held := q.diskFullLog.Allow(time.Now())
-		q.mu.Unlock()
-		if ok {
-			q.log.Warn("disk full: waiting for room", "op", op, "dir", q.opts.Dir, "err", err, "suppressed", held)
-		}
+		q.diskFull("disk full: waiting for room", "op", op, "dir", q.opts.Dir, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -49,5 +43,17 @@ func (q *Queue) untilRoom(ctx context.Context, op string, write func() error) er
 			return errors.Join(err, q.errClosed(op))
 		}
 		wait = min(2*wait, diskFullMaxWait)
+	}
+}
+
+// diskFull counts a write refused for a full disk and logs msg with args,
+// rate-limited.
+func (q *Queue) diskFull(msg string, args ...any) {
+	q.mu.Lock()
+	q.counters.DiskFullWaits++
+	ok, held := q.diskFullLog.Allow(time.Now())
+	q.mu.Unlock()
+	if ok {
+		q.log.Warn(msg, append(args, "suppressed", held)...)
 	}
 }

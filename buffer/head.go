@@ -3,7 +3,6 @@ package buffer
 import (
 	"context"
 	"fmt"
-	"time"
 )
 
 // heldHead is the head of diskqueue handed out by Next without being
@@ -49,12 +48,8 @@ func (q *Queue) handHead(h header, frame []byte, cause error) Message {
 	q.queued.sub(b)
 	q.inflight.add1(b.events, b.bytes)
 	q.handed[h.seq] = b
-	q.counters.DiskFullWaits++
-	ok, held := q.diskFullLog.Allow(time.Now())
 	q.mu.Unlock()
-	if ok {
-		q.log.Warn("disk full: no room to journal a batch in flight; sending one at a time from the head of the queue", "seq", h.seq, "err", cause, "suppressed", held)
-	}
+	q.diskFull("disk full: no room to journal a batch in flight; sending one at a time from the head of the queue", "seq", h.seq, "err", cause)
 	return Message{ID: h.seq, Payload: frame[headerSize:], Events: int(h.events), Key: h.key}
 }
 

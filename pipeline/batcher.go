@@ -143,15 +143,6 @@ func newBatcher(opts OutputOptions, host string) *batcher {
 	return bt
 }
 
-// names lists the batcher's outputs, for errors.
-func (bt *batcher) names() string {
-	s := bt.outs[0].opts.Name
-	for _, o := range bt.outs[1:] {
-		s += "," + o.opts.Name
-	}
-	return s
-}
-
 // add encodes every event of b into its open batch, flushing whenever a
 // batch is full. c is held by each batch that receives events of b. On
 // error, held tells whether every event of b is nonetheless in an open

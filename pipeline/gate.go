@@ -1,9 +1,6 @@
 package pipeline
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync"
 
 // fragmentGate holds the commits of replayable input batches (a file
 // tail's) until the fragments of every window their events counted in are
@@ -21,18 +18,13 @@ type heldCommit struct {
 
 // hold wraps commit so that it runs once it has been called and the
 // fragments of window are stored (see take).
-func (g *fragmentGate) hold(window int64, commit func()) func() {
-	var refs atomic.Int32
-	refs.Store(2)
-	release := func() {
-		if refs.Add(-1) == 0 {
-			commit()
-		}
-	}
+func (g *fragmentGate) hold(window int64, fn func()) func() {
+	c := &commit{fn: fn}
+	c.refs.Store(2) // the events stored, and their fragments
 	g.mu.Lock()
-	g.held = append(g.held, heldCommit{window: window, release: release})
+	g.held = append(g.held, heldCommit{window: window, release: c.release})
 	g.mu.Unlock()
-	return release
+	return c.release
 }
 
 // snapshot returns how many commits are held now: a flush that starts
