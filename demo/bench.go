@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pulse/idcount"
+	"pulse/protocol"
 )
 
 // Defaults of BenchOptions.
@@ -104,12 +105,11 @@ func (o BenchOptions) withDefaults() (BenchOptions, *downSpec, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	switch o.Compression {
-	case "":
-		o.Compression = "zstd"
-	case "zstd", "s2", "none":
-	default:
+	if !protocol.Compression(o.Compression).Valid() {
 		return o, nil, fmt.Errorf("demo: bench: -compression %q: want zstd, s2 or none", o.Compression)
+	}
+	if o.Compression == "" {
+		o.Compression = string(protocol.CompressZstd)
 	}
 	down, err := parseDown(o.Down)
 	return o, down, err
