@@ -64,18 +64,7 @@ func TestFullDiskBlocksPut(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Put still blocked after the disk had room again")
 	}
-	for i := range 40 {
-		m, err := q.Next(ctx)
-		if err != nil {
-			t.Fatalf("Next %d: %v", i, err)
-		}
-		if want := payload(fmt.Sprint(i), 16<<10); string(m.Payload) != string(want) {
-			t.Fatalf("batch %d: got %.10q…, want %.10q…", i, m.Payload, want)
-		}
-		if err := q.Ack(m.ID); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nextInOrder(ctx, t, q, 40)
 	if st := q.Stats(); st.Batches != 0 || st.CorruptBatches != 0 {
 		t.Fatalf("stats %+v: want an empty queue and no corrupt batch", st)
 	}
@@ -102,6 +91,17 @@ func TestFullDiskStillDrains(t *testing.T) {
 		}
 	}()
 	waitFor(t, 10*time.Second, "a write refused for a full disk", func() bool { return q.Stats().DiskFullWaits > 0 })
+	nextInOrder(ctx, t, q, n)
+	<-done
+	if st := q.Stats(); st.Batches != 0 || st.InFlight != 0 || st.CorruptBatches != 0 {
+		t.Fatalf("stats %+v: want an empty queue", st)
+	}
+}
+
+// nextInOrder takes n batches of 16 KiB payloads 0…n-1 and acknowledges
+// each, failing on any other.
+func nextInOrder(ctx context.Context, t *testing.T, q *Queue, n int) {
+	t.Helper()
 	for i := range n {
 		m, err := q.Next(ctx)
 		if err != nil {
@@ -113,9 +113,5 @@ func TestFullDiskStillDrains(t *testing.T) {
 		if err := q.Ack(m.ID); err != nil {
 			t.Fatalf("Ack %d: %v", i, err)
 		}
-	}
-	<-done
-	if st := q.Stats(); st.Batches != 0 || st.InFlight != 0 || st.CorruptBatches != 0 {
-		t.Fatalf("stats %+v: want an empty queue", st)
 	}
 }
