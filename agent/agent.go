@@ -96,7 +96,7 @@ func (a *Agent) build(opts Options) error {
 	var pouts []pipeline.OutputOptions
 	for _, oc := range cfg.Outputs {
 		q, err := buffer.Open(buffer.Options{
-			Dir:      filepath.Join(cfg.DataDir, "buffers", oc.Name),
+			Dir:      BufferDir(cfg.DataDir, oc.Name),
 			Name:     oc.Name,
 			MaxBytes: int64(oc.Buffer.MaxBytes),
 			WhenFull: buffer.Policy(oc.Buffer.WhenFull),
