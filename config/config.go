@@ -48,11 +48,6 @@ type Merge struct {
 	FinalizeAfter Duration `yaml:"finalize_after"` // how long a window stays open after its end
 }
 
-// Admin configures the admin endpoint (/metrics, /health, /status).
-type Admin struct {
-	Listen string `yaml:"listen"` // host:port, or "off"; default 127.0.0.1:8470
-}
-
 // Log configures the agent's own log.
 type Log struct {
 	Level  string `yaml:"level"`  // debug | info | warn | error
@@ -202,7 +197,7 @@ func (c *Config) SetDefaults() {
 		c.ShutdownTimeout = Duration(10 * time.Second)
 	}
 	if c.Admin.Listen == "" {
-		c.Admin.Listen = "127.0.0.1:8470"
+		c.Admin.Listen, c.Admin.Default = DefaultAdminListen, true
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -369,7 +364,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		ck.addf("shutdown_timeout", "must not be negative")
 	}
-	if c.Admin.Listen != "off" {
+	if c.Admin.Listen != AdminOff {
 		if err := checkHostPort(c.Admin.Listen); err != nil {
 			ck.addf("admin.listen", "%v (or off)", err)
 		}
