@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // journal makes acknowledgement possible on top of diskqueue, which forgets a
@@ -21,12 +22,19 @@ import (
 // diskqueue delivers a second time (its read position is only persisted at
 // its syncs) are recognised by seq <= consumed and skipped.
 //
-// Nothing is fsynced: the guarantee is for process crashes (kill -9), the
-// same as diskqueue's own writes between syncs.
+// Options.Fsync says what is fsynced (see sync.go): under FsyncAlways each
+// journal file and its rename before the frame is consumed from diskqueue,
+// under FsyncInterval the files still present at each tick. The consumed
+// record is never synced: a stale one only lets duplicates through.
 type journal struct {
 	dir      string   // Dir/inflight
 	consumed *os.File // Dir/consumed: [seq u64][crc32c of seq u32]
 	rec      [consumedSize]byte
+
+	fsync    FsyncMode
+	onSync   func(path string)   // tests only: called before each fsync
+	mu       sync.Mutex          // guards unsynced
+	unsynced map[uint64]struct{} // FsyncInterval: journaled since the last syncPending
 }
 
 const (
@@ -147,7 +155,7 @@ func journalSeq(name string) (uint64, bool) {
 // write journals a frame.
 func (j *journal) write(seq uint64, frame []byte) error {
 	tmp := j.path(seq, tmpSuffix)
-	if err := os.WriteFile(tmp, frame, 0o600); err != nil {
+	if err := j.writeFile(tmp, frame); err != nil {
 		_ = os.Remove(tmp)
 		return err
 	}
@@ -155,7 +163,82 @@ func (j *journal) write(seq uint64, frame []byte) error {
 		_ = os.Remove(tmp)
 		return err
 	}
+	switch j.fsync {
+	case FsyncAlways:
+		// The rename too, before diskqueue may persist a read position
+		// past the frame.
+		return syncDir(j.dir, j.onSync)
+	case FsyncInterval:
+		j.mu.Lock()
+		if j.unsynced == nil {
+			j.unsynced = make(map[uint64]struct{})
+		}
+		j.unsynced[seq] = struct{}{}
+		j.mu.Unlock()
+	}
 	return nil
+}
+
+// writeFile is os.WriteFile, with an fsync before the close under
+// FsyncAlways.
+func (j *journal) writeFile(name string, data []byte) error {
+	if j.fsync != FsyncAlways {
+		return os.WriteFile(name, data, 0o600)
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = fsync(f, j.onSync)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncPending fsyncs the journal files written since the last call that are
+// still there (an acknowledged batch needs no sync), then the directory.
+func (j *journal) syncPending() error {
+	j.mu.Lock()
+	pending := j.unsynced
+	j.unsynced = nil
+	j.mu.Unlock()
+	for seq := range pending {
+		f, err := os.Open(j.path(seq, journalSuffix))
+		if isNotExist(err) {
+			continue
+		}
+		if err == nil {
+			err = fsync(f, j.onSync)
+			_ = f.Close()
+		}
+		if err != nil {
+			j.requeue(pending) // tried again at the next tick
+			return fmt.Errorf("journal batch %d: %w", seq, err)
+		}
+	}
+	if err := syncDir(j.dir, j.onSync); err != nil {
+		j.requeue(pending)
+		return err
+	}
+	return nil
+}
+
+// requeue adds seqs back to the files syncPending syncs; those removed
+// meanwhile are skipped there.
+func (j *journal) requeue(seqs map[uint64]struct{}) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.unsynced == nil {
+		j.unsynced = seqs
+		return
+	}
+	for seq := range seqs {
+		j.unsynced[seq] = struct{}{}
+	}
 }
 
 // read returns a journaled frame.
@@ -165,6 +248,11 @@ func (j *journal) read(seq uint64) ([]byte, error) {
 
 // remove forgets a journaled batch.
 func (j *journal) remove(seq uint64) error {
+	if j.fsync == FsyncInterval {
+		j.mu.Lock()
+		delete(j.unsynced, seq)
+		j.mu.Unlock()
+	}
 	err := os.Remove(j.path(seq, journalSuffix))
 	if isNotExist(err) {
 		return nil

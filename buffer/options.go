@@ -41,9 +41,22 @@ type Options struct {
 	WhenFull        Policy        // default Block
 	SegmentBytes    int64         // diskqueue file size; default clamp(MaxBytes/8, 1 MiB, 64 MiB)
 	MaxPayloadBytes int64         // largest payload accepted by Put; default min(MaxBytes/2, 256 MiB)
-	SyncEvery       int64         // diskqueue reads+writes per fsync of its metadata; default 10000
-	SyncTimeout     time.Duration // longest time between diskqueue syncs; default 2s
+	SyncEvery       int64         // diskqueue reads+writes per sync of segment and metadata; default: never (the period paces)
+	SyncTimeout     time.Duration // diskqueue's sync period while busy; default FsyncInterval, none under FsyncNever
 	Logger          *slog.Logger  // default slog.Default()
+
+	// Fsync says when writes are forced to stable storage (default
+	// FsyncInterval): never (the OS decides; survives kill -9, a power loss
+	// may take the last ~30 s), interval (a power loss takes at most the
+	// last FsyncInterval of writes) or always (fsync before Put returns; a
+	// power loss takes nothing Put returned for). See FsyncMode.
+	Fsync FsyncMode
+	// FsyncInterval is FsyncInterval's period; default
+	// DefaultFsyncInterval. Under FsyncAlways it paces diskqueue's metadata
+	// syncs, which only spare re-reading after a crash.
+	FsyncInterval time.Duration
+
+	onSync func(path string) // tests only: called before each fsync of the queue's own
 }
 
 // withDefaults validates o and fills in defaults.
@@ -81,14 +94,31 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxPayloadBytes < 0 || o.MaxPayloadBytes > MaxPayloadLimit || o.MaxPayloadBytes+frameOverhead > o.MaxBytes {
 		return o, fmt.Errorf("buffer %s: MaxPayloadBytes %d must be in [0, min(%d, MaxBytes-%d)]", o.Name, o.MaxPayloadBytes, MaxPayloadLimit, frameOverhead)
 	}
+	if o.Fsync == "" {
+		o.Fsync = FsyncInterval
+	}
+	if !o.Fsync.valid() {
+		return o, fmt.Errorf("buffer %s: unknown Fsync mode %q (never | interval | always)", o.Name, o.Fsync)
+	}
+	if o.FsyncInterval == 0 {
+		o.FsyncInterval = DefaultFsyncInterval
+	}
+	if o.FsyncInterval < 0 {
+		return o, fmt.Errorf("buffer %s: FsyncInterval %v must be positive", o.Name, o.FsyncInterval)
+	}
+	// The period, not a count, paces diskqueue's syncs: "at most every
+	// FsyncInterval", however small the batches.
 	if o.SyncEvery == 0 {
-		o.SyncEvery = 10000
+		o.SyncEvery = noSyncEvery
 	}
 	if o.SyncEvery < 0 {
 		return o, fmt.Errorf("buffer %s: SyncEvery %d must be positive", o.Name, o.SyncEvery)
 	}
 	if o.SyncTimeout == 0 {
-		o.SyncTimeout = 2 * time.Second
+		o.SyncTimeout = o.FsyncInterval
+		if o.Fsync == FsyncNever {
+			o.SyncTimeout = noSyncTimeout
+		}
 	}
 	// A non-positive ticker period panics inside diskqueue's goroutine.
 	if o.SyncTimeout < 0 {

@@ -9,11 +9,12 @@ import (
 const keepWriteBuf = 4 << 20
 
 // Put stores one payload holding events events. It returns once the payload
-// is written to the queue's segment (no fsync: it survives a process crash,
-// like every diskqueue write), or dropped by the DropNewest/DropOldest policy
-// (counted in Stats, nil returned). Under Block it waits for space; when ctx
-// ends first it returns an error wrapping ErrFull and ctx.Err(). A payload
-// above MaxPayloadBytes is an error (ErrTooLarge), not a drop.
+// is written to the queue's segment (it survives a process crash; under
+// FsyncAlways it is fsynced too, to survive a power loss), or dropped by the
+// DropNewest/DropOldest policy (counted in Stats, nil returned). Under Block
+// it waits for space; when ctx ends first it returns an error wrapping
+// ErrFull and ctx.Err(). A payload above MaxPayloadBytes is an error
+// (ErrTooLarge), not a drop.
 func (q *Queue) Put(ctx context.Context, payload []byte, events int) error {
 	return q.PutKey(ctx, 0, payload, events)
 }
@@ -40,6 +41,11 @@ func (q *Queue) PutKey(ctx context.Context, key uint64, payload []byte, events i
 		q.freeSpace()
 		q.mu.Unlock()
 		return err
+	}
+	if err := q.sync.put(); err != nil {
+		// Queued and counted, but perhaps not on stable storage: the
+		// caller may put it again (a duplicate, not a loss).
+		return fmt.Errorf("buffer %s: put: %w", q.opts.Name, err)
 	}
 	q.removeBenignBad()
 	return nil
@@ -118,6 +124,7 @@ func (q *Queue) write(payload []byte, events uint32, key uint64) error {
 	if err != nil {
 		return fmt.Errorf("buffer %s: put: diskqueue: %w", q.opts.Name, err)
 	}
+	q.sync.wrote()
 	return nil
 }
 

@@ -65,6 +65,7 @@ type Queue struct {
 	log  *slog.Logger
 	dq   diskqueue.Interface
 	jr   *journal
+	sync *syncer
 	lock *os.File
 
 	closing   chan struct{} // closed by Close: blocked Put and Next return
@@ -173,10 +174,12 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 	q.nextSeq.Store(maxSeen + 1)
 	q.dq = diskqueue.New(opts.Name, opts.Dir, opts.SegmentBytes, minMsgSize, maxMsgSize,
 		opts.SyncEvery, opts.SyncTimeout, q.logDiskQueue)
+	jr.fsync, jr.onSync = opts.Fsync, opts.onSync
+	q.sync = newSyncer(opts, jr, log)
 	q.disk.refresh(q, true)
 	log.Info("buffer opened", "dir", opts.Dir, "batches", q.queued.batches, "events", q.queued.events,
 		"bytes", q.queued.bytes, "max_bytes", opts.MaxBytes, "replay", len(left), "bad_segments", bad,
-		"when_full", string(opts.WhenFull))
+		"when_full", string(opts.WhenFull), "fsync", string(opts.Fsync))
 	return q, nil
 }
 
@@ -194,7 +197,7 @@ func (q *Queue) Close() error {
 		q.wmu.Unlock()
 		// diskqueue's loop has stopped: every rename to .bad is done.
 		q.removeBenignBad()
-		err = errors.Join(err, q.jr.close(), unlockDir(q.lock))
+		err = errors.Join(err, q.sync.close(), q.jr.close(), unlockDir(q.lock))
 		if err != nil {
 			q.closeErr = fmt.Errorf("buffer %s: close: %w", q.opts.Name, err)
 		}

@@ -113,7 +113,7 @@ func TestOptionsValidation(t *testing.T) {
 				t.Fatalf("withDefaults: err %v, want ok %v", err, tt.ok)
 			}
 			if tt.ok && (got.WhenFull != Block || got.SegmentBytes != 1<<20 || got.MaxPayloadBytes != 2<<20 ||
-				got.SyncEvery != 10000 || got.SyncTimeout != 2*time.Second || got.Logger == nil) {
+				got.Fsync != FsyncInterval || got.SyncEvery != noSyncEvery || got.SyncTimeout != DefaultFsyncInterval || got.Logger == nil) {
 				t.Fatalf("defaults: %+v", got)
 			}
 		})
