@@ -30,7 +30,7 @@ type Server struct {
 func Listen(addr string, status func() Status, log *slog.Logger) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("admin: %w", err)
+		return nil, err // names the address; the caller names the setting
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector{status: status}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -370,24 +370,13 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.close()
 	a.started = time.Now()
-	if a.cfg.Admin.Listen != "off" {
-		srv, err := admin.Listen(a.cfg.Admin.Listen, a.Status, a.log)
-		if err != nil {
-			// Delivery matters more than the view of it.
-			a.log.Error("admin endpoint disabled", "err", err)
-		} else {
-			adminCtx, stopAdmin := context.WithCancel(context.Background())
-			adminDone := make(chan struct{})
-			go func() {
-				defer close(adminDone)
-				_ = srv.Run(adminCtx)
-			}()
-			a.log.Info("admin endpoint", "addr", srv.Addr())
-			// Deferred after close: runs first, so Status never sees
-			// closed buffers.
-			defer func() { stopAdmin(); <-adminDone }()
-		}
+	stopAdmin, err := a.startAdmin()
+	if err != nil {
+		return err
 	}
+	// Deferred after close: runs first, so Status never sees closed
+	// buffers.
+	defer stopAdmin()
 	outCtx, outCancel := context.WithCancel(context.Background())
 	defer outCancel()
 	outs, _ := errgroup.WithContext(outCtx)
