@@ -167,7 +167,7 @@ func (j *journal) write(seq uint64, frame []byte) error {
 	case FsyncAlways:
 		// The rename too, before diskqueue may persist a read position
 		// past the frame.
-		return syncDir(j.dir, j.onSync)
+		return syncDirHooked(j.dir, j.onSync)
 	case FsyncInterval:
 		j.mu.Lock()
 		if j.unsynced == nil {
@@ -220,7 +220,7 @@ func (j *journal) syncPending() error {
 			return fmt.Errorf("journal batch %d: %w", seq, err)
 		}
 	}
-	if err := syncDir(j.dir, j.onSync); err != nil {
+	if err := syncDirHooked(j.dir, j.onSync); err != nil {
 		j.requeue(pending)
 		return err
 	}

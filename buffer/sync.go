@@ -169,7 +169,7 @@ func (s *syncer) openSegment(num int64) error {
 		return err
 	}
 	s.seg, s.segNum = f, num
-	return syncDir(s.dir, s.onSync)
+	return syncDirHooked(s.dir, s.onSync)
 }
 
 // loop syncs the journal and the directories every interval, until close.
@@ -199,7 +199,7 @@ func (s *syncer) flush() error {
 	if err := s.jr.syncPending(); err != nil {
 		return err
 	}
-	return syncDir(s.dir, s.onSync)
+	return syncDirHooked(s.dir, s.onSync)
 }
 
 // close stops the ticker and, unless the mode is FsyncNever, syncs what the
@@ -234,7 +234,10 @@ func fsync(f *os.File, hook func(string)) error {
 
 // syncDir makes the entries of dir (files created, renamed, removed)
 // durable. Windows cannot open a directory for it, and needs no such sync.
-func syncDir(dir string, hook func(string)) error {
+func syncDir(dir string) error { return syncDirHooked(dir, nil) }
+
+// syncDirHooked is syncDir calling hook first if set.
+func syncDirHooked(dir string, hook func(string)) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}
