@@ -101,6 +101,9 @@ func (a *Agent) build(opts Options) error {
 			MaxBytes: int64(oc.Buffer.MaxBytes),
 			WhenFull: buffer.Policy(oc.Buffer.WhenFull),
 			Logger:   a.log,
+			// Validated by config: never | interval | always.
+			Fsync:         buffer.FsyncMode(oc.Buffer.Fsync),
+			FsyncInterval: oc.Buffer.FsyncInterval.D(),
 		})
 		if err != nil {
 			return fmt.Errorf("output %s: buffer: %w", oc.Name, err)

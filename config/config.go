@@ -173,10 +173,23 @@ const (
 	WhenFullDropNewest = "drop_newest"
 )
 
+// Buffer fsync modes: what a power loss may take (a kill -9 loses nothing
+// acknowledged in any). See buffer.FsyncMode.
+const (
+	FsyncNever    = "never"    // the OS writes back when it will (~30 s on Linux)
+	FsyncInterval = "interval" // at most every fsync_interval
+	FsyncAlways   = "always"   // before the source is acknowledged
+)
+
 // Buffer configures an output's disk buffer.
 type Buffer struct {
 	MaxBytes Size   `yaml:"max_bytes"`
 	WhenFull string `yaml:"when_full"` // block | drop_oldest | drop_newest
+	// Fsync (never | interval | always; default interval) and
+	// FsyncInterval (default 500ms) say when the buffer forces its writes
+	// to stable storage.
+	Fsync         string   `yaml:"fsync,omitempty"`
+	FsyncInterval Duration `yaml:"fsync_interval,omitempty"`
 }
 
 // Limits enforced by Validate.
@@ -297,6 +310,12 @@ func (c *Config) SetDefaults() {
 		}
 		if o.Buffer.WhenFull == "" {
 			o.Buffer.WhenFull = WhenFullBlock
+		}
+		if o.Buffer.Fsync == "" {
+			o.Buffer.Fsync = FsyncInterval
+		}
+		if o.Buffer.FsyncInterval == 0 {
+			o.Buffer.FsyncInterval = Duration(500 * time.Millisecond)
 		}
 	}
 }
@@ -668,6 +687,12 @@ func (o *Output) validate(ck *checker, p string) {
 	}
 	if !oneOf(o.Buffer.WhenFull, WhenFullBlock, WhenFullDropOldest, WhenFullDropNewest) {
 		ck.addf(p+".buffer.when_full", "must be block, drop_oldest or drop_newest, not %q", o.Buffer.WhenFull)
+	}
+	if !oneOf(o.Buffer.Fsync, FsyncNever, FsyncInterval, FsyncAlways) {
+		ck.addf(p+".buffer.fsync", "unknown mode %q (never | interval | always)", o.Buffer.Fsync)
+	}
+	if o.Buffer.FsyncInterval < Duration(time.Millisecond) {
+		ck.addf(p+".buffer.fsync_interval", "must be ≥ 1ms")
 	}
 }
 
