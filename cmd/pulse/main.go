@@ -22,6 +22,9 @@ Usage:
   pulse demo [-events N] [-rate R] [-keep]     run a whole topology locally, kill a node half-way, verify every event arrived
   pulse bench [-events N | -duration D] [-down B:10s-30s] [-out DIR]   measure the three-cluster scenario (report.json, chart.svg)
   pulse validate -config FILE                  check a config file; prints ok or every error
+  pulse buffer verify [-json] DIR|-config FILE check buffers offline (agent stopped): frames, CRCs, journal, .bad, cap
+  pulse buffer salvage [-to FILE] DIR|-config FILE   put .bad segments' verified batches back (or their events into FILE)
+  pulse buffer clear-bad DIR|-config FILE      remove reviewed .bad files (clears the health alarm)
   pulse version                                print the version
 `
 
@@ -51,6 +54,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runBench(args[1:], stdout, stderr)
 	case "lsevents":
 		return runLsevents(args[1:], stdout, stderr)
+	case "buffer":
+		return runBuffer(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "pulse", versionString())
 		return 0
