@@ -59,5 +59,5 @@ func (a *Admin) UnmarshalYAML(n *yaml.Node) error {
 		}
 		return nil
 	}
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: admin: want off, HOST:PORT or {listen: HOST:PORT}", n.Line)}}
+	return valueError(n, "want off, HOST:PORT or {listen: HOST:PORT}")
 }

@@ -76,9 +76,9 @@ func TestBadConfigs(t *testing.T) {
 		{"small buffer", base + "    buffer: {max_bytes: 1MiB}\n",
 			[]string{"bad.yaml:10: outputs[0].buffer.max_bytes: must be ≥ 16MiB"}},
 		{"bad size", base + "    buffer: {max_bytes: 12XB}\n",
-			[]string{`bad.yaml:10: invalid size "12XB"`}},
+			[]string{`bad.yaml:10: outputs[0].buffer.max_bytes: invalid size "12XB"`}},
 		{"bad duration", base + "    batch: {max_wait: soon}\n",
-			[]string{`bad.yaml:10: invalid duration "soon"`}},
+			[]string{`bad.yaml:10: outputs[0].batch.max_wait: invalid duration "soon"`}},
 		{"bad policy", base + "    buffer:\n      when_full: maybe\n",
 			[]string{`bad.yaml:11: outputs[0].buffer.when_full: must be block, drop_oldest or drop_newest, not "maybe"`}},
 		{"unknown fsync mode", base + "    buffer:\n      fsync: sometimes\n",
@@ -125,7 +125,7 @@ func TestBadConfigs(t *testing.T) {
 		{"no inputs", "data_dir: /tmp\noutputs: []\n", []string{"bad.yaml:1: inputs: at least one input is required", "outputs: at least one output"}},
 		{"empty", "", []string{"bad.yaml: empty configuration"}},
 		{"syntax", "inputs: [\n", []string{"bad.yaml:"}},
-		{"wrong type", "data_dir: [1]\n" + base[len("data_dir: /tmp/x\n"):], []string{"bad.yaml:1: cannot unmarshal !!seq into string"}},
+		{"wrong type", "data_dir: [1]\n" + base[len("data_dir: /tmp/x\n"):], []string{"bad.yaml:1: data_dir: want a string, not a list"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,7 +35,7 @@ func Load(file string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlErrors(name, &root, err)
+		return nil, yamlErrors(name, data, &root, err)
 	}
 	if len(root.Content) == 0 {
 		return nil, Errors{{File: name, Msg: "empty configuration"}}
@@ -50,9 +49,9 @@ func Parse(name string, data []byte) (*Config, error) {
 		// field errors too, so one run shows every problem.
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
-			return nil, yamlErrors(name, &root, err)
+			return nil, yamlErrors(name, data, &root, err)
 		}
-		all = append(all, yamlErrors(name, &root, err)...)
+		all = append(all, yamlErrors(name, data, &root, err)...)
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {
@@ -82,37 +81,6 @@ func (c *Config) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), enc.Close()
-}
-
-var (
-	lineRe    = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownRe = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-)
-
-// yamlErrors turns the decoder's "line N: ..." messages into FieldErrors
-// that name the file and, for unknown keys, the field's path.
-func yamlErrors(name string, root *yaml.Node, err error) Errors {
-	var msgs []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	} else {
-		msgs = []string{err.Error()}
-	}
-	var es Errors
-	for _, m := range msgs {
-		fe := FieldError{File: name, Msg: strings.TrimPrefix(m, "yaml: ")}
-		if sm := lineRe.FindStringSubmatch(m); sm != nil {
-			fe.Line, _ = strconv.Atoi(sm[1])
-			fe.Msg = sm[2]
-			if um := unknownRe.FindStringSubmatch(sm[2]); um != nil {
-				fe.Path = pathOfKey(root, fe.Line, um[1])
-				fe.Msg = fmt.Sprintf("unknown key %q", um[1])
-			}
-		}
-		es = append(es, fe)
-	}
-	return es
 }
 
 // lineOf finds the line of the node at path ("outputs[1].buffer.max_bytes"),
@@ -180,41 +148,4 @@ func child(n *yaml.Node, seg string) *yaml.Node {
 		}
 	}
 	return nil
-}
-
-// pathOfKey finds the path of the mapping key named key on line.
-func pathOfKey(root *yaml.Node, line int, key string) string {
-	var walk func(n *yaml.Node, path string) string
-	walk = func(n *yaml.Node, path string) string {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				if p := walk(c, path); p != "" {
-					return p
-				}
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				if p := walk(c, fmt.Sprintf("%s[%d]", path, i)); p != "" {
-					return p
-				}
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k := n.Content[i]
-				kp := k.Value
-				if path != "" {
-					kp = path + "." + k.Value
-				}
-				if k.Line == line && k.Value == key {
-					return kp
-				}
-				if p := walk(n.Content[i+1], kp); p != "" {
-					return p
-				}
-			}
-		}
-		return ""
-	}
-	return walk(root, "")
 }

@@ -73,7 +73,7 @@ func (s Size) String() string {
 func (s *Size) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseSize(n.Value)
 	if err != nil || n.Kind != yaml.ScalarNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: invalid size %q (want e.g. 512KiB, 64MiB, 1GiB)", n.Line, n.Value)}}
+		return valueError(n, "invalid size %q (want e.g. 512KiB, 64MiB, 1GiB)", n.Value)
 	}
 	*s = v
 	return nil
@@ -95,7 +95,7 @@ func (d Duration) String() string { return time.Duration(d).String() }
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := time.ParseDuration(strings.TrimSpace(n.Value))
 	if err != nil || n.Kind != yaml.ScalarNode {
-		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: invalid duration %q (want e.g. 200ms, 10s, 5m)", n.Line, n.Value)}}
+		return valueError(n, "invalid duration %q (want e.g. 200ms, 10s, 5m)", n.Value)
 	}
 	*d = Duration(v)
 	return nil
@@ -103,3 +103,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 
 // MarshalYAML implements yaml.Marshaler.
 func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// valueError reports a bad value in the decoder's "line N:" form, with the
+// node's column so that Parse can name the field it belongs to.
+func valueError(n *yaml.Node, format string, args ...any) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: column %d: ", n.Line, n.Column) + fmt.Sprintf(format, args...)}}
+}
