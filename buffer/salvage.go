@@ -28,9 +28,21 @@ type badScan struct {
 }
 
 // scanBad reads a .bad segment from its start, resyncing past garbage to
-// the next frame whose CRC verifies, like scanLost.
+// the next frame whose CRC verifies, like scanLost. diskqueue read the
+// frames before the point where it failed (and Next consumed them, unless
+// their seq is above consumed); it never read those after it, whatever
+// their seq: the queue went on with later segments, so consumed is
+// likely above them.
 func scanBad(buf []byte, consumed uint64) badScan {
 	var s badScan
+	cut := 0 // where diskqueue failed to read
+	for {
+		n, ok := frameAt(buf, cut)
+		if !ok {
+			break
+		}
+		cut += n
+	}
 	for p := 0; p < len(buf); {
 		n := verifiedFrameLen(buf, p, maxSeq)
 		if n == 0 {
@@ -40,7 +52,7 @@ func scanBad(buf []byte, consumed uint64) badScan {
 			continue
 		}
 		fr := frameRef{off: int64(p), size: int64(n), hdr: parseHeader(buf[p+lenPrefix:])}
-		if fr.hdr.seq <= consumed {
+		if p < cut && fr.hdr.seq <= consumed {
 			s.dups.add(fr)
 		} else {
 			s.frames = append(s.frames, fr)

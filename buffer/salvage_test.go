@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 )
 
 // badWithGarbage renames segment 1 of a verifyFixture to .bad and writes
@@ -95,6 +96,35 @@ func TestSalvage(t *testing.T) {
 				t.Fatalf("stats after salvage: %+v", s)
 			}
 		})
+	}
+}
+
+// The agent's way to a .bad: diskqueue fails to read a segment, skips the
+// rest of it and the queue goes on, consuming seqs above those skipped.
+// Salvage gets back what diskqueue never read, not what it did.
+func TestSalvageAfterTheQueueWentOn(t *testing.T) {
+	dir, segs := verifyFixture(t, 0, 0)
+	s := segs[1]
+	q := openQueue(t, testOptions(t, dir))
+	// Damaged while open (Open would repair it): diskqueue meets it.
+	writeAt(t, segmentFile(dir, 1), s[2].off, []byte{0xff, 0xff, 0xff, 0xf0})
+	for range 18 {
+		mustAck(t, q, mustNext(t, q).ID)
+	}
+	if m, ok := tryNext(t, q, 300*time.Millisecond); ok {
+		t.Fatalf("batch %q delivered past the damage, want it lost with the segment", m.Payload[:8])
+	}
+	closeQueue(t, q)
+	r, err := Salvage(dir, "out", SalvageOptions{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := r.Files[0]; f.Saved != 1 || f.SavedEvents != int64(s[3].events) || f.Consumed != 2 || !f.Removed {
+		t.Fatalf("salvaged %+v, want frame 3 of segment 1 (%d events), frames 0-1 consumed", f, s[3].events)
+	}
+	q = openQueue(t, testOptions(t, dir))
+	if got := drain(t, q); !slices.Equal(got, []string{s[3].id}) {
+		t.Fatalf("delivered %v after salvage, want [%s]", got, s[3].id)
 	}
 }
 

@@ -147,7 +147,13 @@ func Verify(dir, name string, maxBytes int64) (*VerifyReport, error) {
 		if num == start.readFileNum {
 			from = start.readPos
 		}
-		if err := r.verifySegment(segmentPath(dir, name, num), from, i == len(nums)-1); err != nil {
+		// A torn write lies past the write position persisted (Open's rule,
+		// repair.go): a clean close persists it exactly.
+		tornFrom := int64(0)
+		if start.known && num == start.writeFileNum {
+			tornFrom = start.writePos
+		}
+		if err := r.verifySegment(segmentPath(dir, name, num), from, i == len(nums)-1, tornFrom); err != nil {
 			return nil, fmt.Errorf("buffer %s: verify: %w", name, err)
 		}
 	}
@@ -206,13 +212,19 @@ func isBadSegment(name, file string) bool {
 	return ok
 }
 
+// metaStart is diskqueue's metadata as Verify takes it.
+type metaStart struct {
+	dqMeta
+	known bool // read from a valid file
+}
+
 // verifyMeta checks diskqueue's metadata against the segments present and
 // returns where reading starts.
-func (r *VerifyReport) verifyMeta(nums []int64) dqMeta {
+func (r *VerifyReport) verifyMeta(nums []int64) metaStart {
 	mp := metaPath(r.Dir, r.Name)
 	m, err := readMeta(mp)
 	if err != nil {
-		m = dqMeta{}
+		m := metaStart{}
 		if len(nums) > 0 {
 			m.readFileNum = nums[0]
 			what := "metadata missing: Open rebuilds it from the segments and reads every one"
@@ -239,7 +251,7 @@ func (r *VerifyReport) verifyMeta(nums []int64) dqMeta {
 				"write segment ends %d bytes short of diskqueue's write position %d: batches written there are gone (power loss or truncation); Open moves writes to a new segment",
 				m.writePos-fi.Size(), m.writePos)})
 	}
-	return m
+	return metaStart{dqMeta: m, known: true}
 }
 
 // verifyJournal checks inflight/*.batch (each read whole and its CRC

@@ -10,8 +10,8 @@ import (
 // verifySegment reads one segment whole and checks every frame from from
 // on as diskqueue and Next will read it: by length prefix, each frame's CRC
 // and seq. newest is the highest-numbered segment, the one a crash may
-// leave with a torn last frame.
-func (r *VerifyReport) verifySegment(path string, from int64, newest bool) error {
+// leave with a torn last frame, from tornFrom on.
+func (r *VerifyReport) verifySegment(path string, from int64, newest bool, tornFrom int64) error {
 	buf, err := os.ReadFile(path)
 	if err != nil {
 		if isNotExist(err) {
@@ -52,40 +52,40 @@ func (r *VerifyReport) verifySegment(path string, from int64, newest bool) error
 		}
 		p += size
 	}
+	if p < len(buf) {
+		r.add(r.cutAt(path, buf, p, newest && int64(p) >= tornFrom, &sc))
+	}
 	r.Batches += sc.Frames
 	r.Events += sc.Events
 	r.Segments = append(r.Segments, sc)
-	if p >= len(buf) {
-		return nil
-	}
-	r.add(r.cutAt(path, buf, p, newest))
 	return nil
 }
 
-// cutAt describes a segment that stops parsing at p: diskqueue fails to
-// read there, renames the segment .bad and skips the rest of it. At the end
-// of the newest segment, an incomplete frame with nothing verifiable after
-// it is an interrupted append: never acknowledged to its source, so read
-// again from there.
-func (r *VerifyReport) cutAt(path string, buf []byte, p int, newest bool) Problem {
+// cutAt describes a segment that stops parsing at p, where diskqueue would
+// fail to read. At the end of the newest segment (past the write position
+// persisted), an incomplete frame with nothing verifiable after it is an
+// interrupted append: never acknowledged to its source, so read again from
+// there; Open truncates it. Anything else is damage: Open quarantines the
+// stretches that do not verify in <segment>.bad and keeps the frames after
+// them that verify (repair.go), which are added to sc.
+func (r *VerifyReport) cutAt(path string, buf []byte, p int, tornOK bool, sc *SegmentCheck) Problem {
 	tail := buf[p:]
 	next := resync(buf, p+1, maxSeq)
-	if newest && next == len(buf) && tornFrame(tail) {
+	if tornOK && next == len(buf) && tornFrame(tail) {
 		pr := Problem{Severity: SevRecoverable, File: path, Offset: int64(p), Length: int64(len(tail)), Batches: 1,
-			What: fmt.Sprintf("torn write (%d bytes of an interrupted append): recoverable, nothing acknowledged lost", len(tail))}
+			What: fmt.Sprintf("torn write (%d bytes of an interrupted append): recoverable, nothing acknowledged lost; Open truncates it", len(tail))}
 		if len(tail) >= frameOverhead {
 			pr.Events = parseHeader(tail[lenPrefix:]).eventsOf()
 		}
 		return pr
 	}
-	// Like scanLost: each stretch of garbage counts as one batch, with the
-	// events of its header if that looks sound, and every verified frame
-	// after it is lost with the rest of the segment (salvage gets those
-	// back from the .bad file).
-	pr := Problem{Severity: SevCorrupt, File: path, Offset: int64(p), Length: int64(len(tail))}
-	var saved tally
+	// Each stretch that does not verify counts as one batch lost, with the
+	// events of its header if that looks sound (like scanLost).
+	pr := Problem{Severity: SevCorrupt, File: path, Offset: int64(p)}
+	var kept tally
 	for q := p; q < len(buf); {
 		pr.Batches++
+		pr.Length += int64(next - q)
 		if next-q >= frameOverhead {
 			if h := parseHeader(buf[q+lenPrefix:]); h.seq > r.Consumed && h.seq < maxSeq {
 				pr.Events += h.eventsOf()
@@ -97,8 +97,7 @@ func (r *VerifyReport) cutAt(path string, buf []byte, p int, newest bool) Proble
 				break
 			}
 			if h := parseHeader(buf[q+lenPrefix:]); h.seq > r.Consumed {
-				saved.batches++
-				saved.events += h.eventsOf()
+				kept.add(frameRef{size: int64(n), hdr: h})
 			}
 			q += n
 		}
@@ -106,14 +105,11 @@ func (r *VerifyReport) cutAt(path string, buf []byte, p int, newest bool) Proble
 			next = resync(buf, q+1, maxSeq)
 		}
 	}
-	pr.Batches += saved.batches
-	pr.Events += saved.events
-	where := "cut in an older segment"
-	if newest {
-		where = "damage before the end of the newest segment"
-	}
-	pr.What = fmt.Sprintf("%s: diskqueue stops reading here and skips the remaining %d bytes (kept as .bad); %d batches (%d events) after the damage verify and can be salvaged",
-		where, len(tail), saved.batches, saved.events)
+	sc.Frames += kept.batches
+	sc.Events += kept.events
+	r.Bytes += kept.bytes
+	pr.What = fmt.Sprintf("damaged: %d bytes from here do not verify (diskqueue would stop reading and skip the rest); Open quarantines them in .bad and keeps the %d batches (%d events) after them that verify",
+		pr.Length, kept.batches, kept.events)
 	return pr
 }
 

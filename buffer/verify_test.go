@@ -79,9 +79,9 @@ func TestVerify(t *testing.T) {
 		{"length prefix garbled in an older segment", 0, 0, func(t *testing.T, dir string, segs [][]segFrame) want {
 			s := segs[1]
 			writeAt(t, segmentFile(dir, 1), s[1].off, []byte{0xff, 0xff, 0xff, 0xf0})
-			ev := int64(s[1].events + s[2].events + s[3].events)
-			return want{batches: 17, events: all - ev, problem: &Problem{Severity: SevCorrupt,
-				File: segmentFile(dir, 1), Offset: s[1].off, Length: s[1].size + s[2].size + s[3].size, Batches: 3, Events: ev}}
+			// Open keeps frames 2 and 3, which verify.
+			return want{batches: 19, events: all - int64(s[1].events), problem: &Problem{Severity: SevCorrupt,
+				File: segmentFile(dir, 1), Offset: s[1].off, Length: s[1].size, Batches: 1, Events: int64(s[1].events)}}
 		}},
 		{"older segment cut mid-frame", 0, 0, func(t *testing.T, dir string, segs [][]segFrame) want {
 			f := segs[3][3]
@@ -115,6 +115,16 @@ func TestVerify(t *testing.T) {
 			}
 			return want{batches: 19, events: all - int64(f.events), problem: &Problem{Severity: SevCorrupt,
 				File: segmentFile(dir, 4), Offset: f.off, Length: f.size}}
+		}},
+		{"frame zeroed inside the newest segment", 0, 0, func(t *testing.T, dir string, segs [][]segFrame) want {
+			// Not a torn write: it is before the write position, and
+			// whole frames follow.
+			f := segs[4][2]
+			frame := readAt(t, segmentFile(dir, 4), f.off, f.size)
+			writeAt(t, segmentFile(dir, 4), f.off, append(frame[:100:100], make([]byte, f.size-100)...))
+			lost := int64(f.events)
+			return want{batches: 19, events: all - lost, problem: &Problem{Severity: SevCorrupt,
+				File: segmentFile(dir, 4), Offset: f.off, Length: f.size, Batches: 1, Events: lost}}
 		}},
 		{"zeros after the newest segment's end", 0, 0, func(t *testing.T, dir string, segs [][]segFrame) want {
 			end := segs[4][3].off + segs[4][3].size
