@@ -34,6 +34,7 @@ func TestCorruption(t *testing.T) {
 				flipByte(t, path, f.off+4+16+300)
 			},
 			lost: []int{2}, corrupt: 1, withEvents: []int{2},
+			bad: 1, // the frame, quarantined when it fails its CRC
 		},
 		{
 			name: "seq flipped",
@@ -42,6 +43,7 @@ func TestCorruption(t *testing.T) {
 				flipByte(t, path, f.off+4+4+7)
 			},
 			lost: []int{0}, corrupt: 1, withEvents: []int{0},
+			bad: 1,
 		},
 		{
 			name: "length prefix garbled",
@@ -49,9 +51,9 @@ func TestCorruption(t *testing.T) {
 			damage: func(t *testing.T, path string, f segFrame) {
 				writeAt(t, path, f.off, []byte{0xff, 0xff, 0xff, 0xf0})
 			},
-			// diskqueue skips the rest of the segment; the frames are found
-			// again by their CRC.
-			lost: []int{1, 2, 3}, corrupt: 3, withEvents: []int{1, 2, 3},
+			// Open quarantines the frame and keeps the rest, found again
+			// by their CRC; the header names the lost batch's events.
+			lost: []int{1}, corrupt: 1, withEvents: []int{1},
 			bad: 1,
 		},
 		{
@@ -60,7 +62,7 @@ func TestCorruption(t *testing.T) {
 			damage: func(t *testing.T, path string, f segFrame) {
 				writeAt(t, path, f.off, []byte{0, 0, 0x10, 0})
 			},
-			lost: []int{0, 1, 2, 3}, corrupt: 4, withEvents: []int{0, 1, 2, 3},
+			lost: []int{0}, corrupt: 1, withEvents: []int{0},
 			bad: 1,
 		},
 		{
@@ -71,7 +73,9 @@ func TestCorruption(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
-			lost: []int{2, 3}, corrupt: 1, withEvents: []int{2}, // frame 3 is gone without a trace
+			// Frame 3 is gone without a trace: counted by its seq (the next
+			// segment starts after it), its events unknown.
+			lost: []int{2, 3}, corrupt: 2, withEvents: []int{2},
 			bad: 1,
 		},
 		{

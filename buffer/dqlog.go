@@ -17,6 +17,7 @@ const (
 	dqMetaError  = "DISKQUEUE(%s) failed to retrieveMetaData - %s"
 	dqDepthHigh  = "DISKQUEUE(%s) positive depth at tail (%d), data loss, resetting 0..."
 	dqDepthLow   = "DISKQUEUE(%s) negative depth at tail (%d), metadata corruption, resetting 0..."
+	dqReadOpened = "DISKQUEUE(%s): readOne() opened %s"
 )
 
 // logDiskQueue is diskqueue's log function. diskqueue calls it from its loop
@@ -32,6 +33,14 @@ func (q *Queue) logDiskQueue(lvl diskqueue.LogLevel, f string, args ...any) {
 		level = slog.LevelError
 	}
 	switch f {
+	case dqReadOpened:
+		// diskqueue reads one frame ahead only once the last is
+		// consumed: a frame peeked comes from the file it opened last.
+		if len(args) == 2 {
+			if file, ok := args[1].(string); ok {
+				q.readFile.Store(&file)
+			}
+		}
 	case dqReadError:
 		if len(args) == 4 {
 			pos, _ := args[1].(int64)
@@ -78,9 +87,23 @@ func (q *Queue) onReadError(pos int64, file string, readErr error) {
 		// Nothing is lost; the .bad file is removed once renamed.
 		q.dqQuiet.Store(true)
 		q.mu.Lock()
+		q.benignN++
+		q.mu.Unlock()
+		if _, err := os.Stat(file + ".bad"); err == nil {
+			// Frames of this segment that failed their CRC are
+			// quarantined there (admit): diskqueue's rename must not
+			// replace them. diskqueue renames after this returns, so
+			// removing the consumed segment now makes its rename fail
+			// (logged quietly) and leaves the quarantine alone.
+			if err := os.Remove(file); err != nil && !isNotExist(err) {
+				q.log.Warn("cannot remove consumed diskqueue segment", "file", file, "err", err)
+			}
+			q.log.Debug("diskqueue reads past a consumed segment (bug #38), removed it", "file", file)
+			return
+		}
+		q.mu.Lock()
 		q.benign = append(q.benign, benignBad{path: file + ".bad"})
 		q.nbenign.Store(int32(len(q.benign)))
-		q.benignN++
 		q.mu.Unlock()
 		q.log.Debug("diskqueue renames a consumed segment .bad (bug #38), removing it", "file", file)
 	default:
@@ -90,7 +113,6 @@ func (q *Queue) onReadError(pos int64, file string, readErr error) {
 		q.queued.sub(lost.counted)
 		q.counters.CorruptBatches += lost.batches
 		q.counters.LostEvents += lost.events
-		q.counters.BadSegments++
 		q.freeSpace()
 		q.mu.Unlock()
 		q.disk.invalidate()

@@ -3,7 +3,9 @@ package buffer
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -188,6 +190,7 @@ func (q *Queue) admit(frame []byte) (header, bool) {
 		if len(frame) >= headerSize {
 			events = parseHeader(frame).eventsOf()
 		}
+		bad, qerr := q.quarantine(frame)
 		q.mu.Lock()
 		q.queued.sub1(events, int64(lenPrefix+len(frame)))
 		q.counters.CorruptBatches++
@@ -195,7 +198,11 @@ func (q *Queue) admit(frame []byte) (header, bool) {
 		q.freeSpace()
 		q.mu.Unlock()
 		if ok, suppressed := q.corruptLog.Allow(time.Now()); ok {
-			q.log.Error("corrupt batch skipped: CRC mismatch", "bytes", len(frame), "events", events, "suppressed", suppressed)
+			args := []any{"bytes", len(frame), "events", events, "bad_file", bad, "suppressed", suppressed}
+			if qerr != nil {
+				args = append(args, "quarantine_err", qerr)
+			}
+			q.log.Error("corrupt batch skipped: CRC mismatch, kept in the .bad file", args...)
 		}
 		return h, false
 	case h.seq <= q.consumed:
@@ -211,6 +218,30 @@ func (q *Queue) admit(frame []byte) (header, bool) {
 		return h, false
 	}
 	return h, true
+}
+
+// quarantine appends a frame that failed its CRC, as segment bytes, to the
+// .bad file of the segment diskqueue read it from: corruption stays on
+// record (Stats.BadSegments, /health) until an operator reviews and removes
+// it.
+func (q *Queue) quarantine(frame []byte) (string, error) {
+	seg := q.readFile.Load()
+	if seg == nil {
+		return "", fmt.Errorf("segment unknown")
+	}
+	path := *seg + ".bad"
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return path, err
+	}
+	var prefix [lenPrefix]byte
+	binary.BigEndian.PutUint32(prefix[:], uint32(len(frame)))
+	_, err = f.Write(append(prefix[:], frame...))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	q.disk.invalidate()
+	return path, err
 }
 
 // crashPoint lets tests take a snapshot of the files at the points where a

@@ -60,14 +60,15 @@ func (q *Queue) reserve(ctx context.Context, size, events int64) (stored bool, e
 			q.mu.Unlock()
 			return false, q.errClosed("put")
 		}
-		if q.queued.bytes+q.inflight.bytes+size <= q.opts.MaxBytes {
+		held := q.queued.bytes + q.inflight.bytes + q.badBytes.Load() // .bad files count against the cap
+		if held+size <= q.opts.MaxBytes {
 			q.queued.add1(events, size)
 			q.mu.Unlock()
 			return true, nil
 		}
 		switch {
 		// Evicting helps only if the batch fits beside what is in flight.
-		case q.opts.WhenFull == DropOldest && q.queued.batches > 0 && q.inflight.bytes+size <= q.opts.MaxBytes:
+		case q.opts.WhenFull == DropOldest && q.queued.batches > 0 && q.inflight.bytes+q.badBytes.Load()+size <= q.opts.MaxBytes:
 			q.mu.Unlock()
 			if err := q.evictOldest(ctx); err != nil {
 				return false, err

@@ -99,7 +99,9 @@ type Queue struct {
 	nbenign  atomic.Int32     // len(benign), read without mu on the hot path
 	benignN  int64            // how often bug #38 struck (tests look)
 
-	dqQuiet atomic.Bool // the last diskqueue read error was harmless: quiet its follow-up lines
+	dqQuiet  atomic.Bool            // the last diskqueue read error was harmless: quiet its follow-up lines
+	readFile atomic.Pointer[string] // the segment diskqueue reads from, as it last said
+	badBytes atomic.Int64           // bytes in .bad files, counted against MaxBytes (stats.go)
 
 	disk diskUsage
 
@@ -135,12 +137,14 @@ func Open(opts Options) (*Queue, error) {
 
 func open(opts Options, lock *os.File) (*Queue, error) {
 	log := opts.Logger.With("buffer", opts.Name)
-	rec, err := recoverSegments(opts.Dir, opts.Name, log)
+	// The journal first: what it says is consumed is not lost if damaged.
+	jr, left, consumed, err := openJournal(opts.Dir)
 	if err != nil {
 		return nil, err
 	}
-	jr, left, consumed, err := openJournal(opts.Dir)
+	rec, err := recoverSegments(opts.Dir, opts.Name, consumed, log)
 	if err != nil {
+		_ = jr.close()
 		return nil, err
 	}
 	bad, err := removeConsumedBad(opts.Dir, opts.Name, consumed, log)
@@ -165,7 +169,9 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 		dupLog:      lograte.Limiter{Every: time.Second},
 	}
 	q.counters.MaxBytes = opts.MaxBytes
-	q.counters.BadSegments = bad
+	q.counters.TornWrites = rec.tornWrites
+	q.counters.CorruptBatches = rec.lost.batches
+	q.counters.LostEvents = rec.lost.events
 	maxSeen := max(rec.maxSeq, consumed)
 	for _, b := range left {
 		q.queued.add1(b.events, b.bytes)

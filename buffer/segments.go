@@ -100,3 +100,14 @@ func writeMeta(path string, m dqMeta) error {
 func isNotExist(err error) bool {
 	return errors.Is(err, os.ErrNotExist)
 }
+
+// quarantined reports whether file is a .bad segment of the queue name:
+// one diskqueue renamed, or the damaged bytes Open quarantined.
+func quarantined(name, file string) bool {
+	seg, ok := strings.CutSuffix(file, ".bad")
+	if !ok {
+		return false
+	}
+	_, ok = segmentNum(name, seg)
+	return ok
+}

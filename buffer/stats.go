@@ -2,6 +2,7 @@ package buffer
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -19,9 +20,21 @@ type Stats struct {
 	DroppedOldestBatches, DroppedOldestEvents int64
 	DroppedNewestBatches, DroppedNewestEvents int64
 
-	CorruptBatches int64 // batches skipped as corrupt: failed CRC, or lost in a .bad segment (best effort there)
-	LostEvents     int64 // events known lost to corruption (best effort)
-	BadSegments    int   // .bad segment files (real corruption, kept for inspection): found at Open + renamed since
+	// CorruptBatches are batches lost to corruption: failed their CRC, or
+	// destroyed in a damaged segment (counted by their seqs). LostEvents
+	// are the events of those whose header survived: a batch whose header
+	// was destroyed too has unknown events (logged as such).
+	CorruptBatches int64
+	LostEvents     int64
+	// BadSegments and BadBytes are the .bad files in Dir now: quarantined
+	// corruption not yet reviewed and removed (pulse buffer clear-bad),
+	// re-read with DiskBytes. BadBytes count against MaxBytes.
+	BadSegments int
+	BadBytes    int64
+	// TornWrites are interrupted writes found at Open at the end of the
+	// newest segment (a kill -9 during a Put that never returned) and
+	// truncated: nothing acknowledged was lost.
+	TornWrites int64
 
 	ReplayedBatches, ReplayedEvents int64         // handed out again after a restart: possible duplicates downstream
 	SkippedDuplicates               int64         // batches diskqueue delivered again after a crash, already consumed: skipped
@@ -32,14 +45,15 @@ type Stats struct {
 // Stats returns a snapshot of the queue's state and counters.
 func (q *Queue) Stats() Stats {
 	q.removeBenignBad()
-	diskBytes := q.disk.refresh(q, false)
+	du := q.disk.refresh(q, false)
 	q.mu.Lock()
 	s := q.counters
+	s.BadSegments, s.BadBytes = du.badFiles, du.badBytes
 	s.Batches, s.Events = q.queued.batches, q.queued.events
 	s.Bytes = q.queued.bytes + q.inflight.bytes
 	s.InFlight, s.InFlightEvents = int(q.inflight.batches), q.inflight.events
 	q.mu.Unlock()
-	s.DiskBytes = diskBytes
+	s.DiskBytes = du.bytes
 	return s
 }
 
@@ -48,7 +62,14 @@ type diskUsage struct {
 	mu    sync.Mutex
 	at    time.Time
 	stale bool
-	bytes int64
+	last  usage
+}
+
+// usage is what one walk of the queue's files found.
+type usage struct {
+	bytes    int64 // every file
+	badFiles int   // .bad segments, but those of diskqueue bug #38 about to be removed
+	badBytes int64
 }
 
 func (d *diskUsage) invalidate() {
@@ -57,16 +78,24 @@ func (d *diskUsage) invalidate() {
 	d.mu.Unlock()
 }
 
-// refresh sums the sizes of the files in Dir and Dir/inflight, unless the
-// last walk is under a second old.
-func (d *diskUsage) refresh(q *Queue, force bool) int64 {
+// refresh sums the sizes of the files in Dir and Dir/inflight, and of the
+// .bad files among them, unless the last walk is under a second old. The
+// .bad bytes held are published to q.badBytes, which Put counts against
+// MaxBytes.
+func (d *diskUsage) refresh(q *Queue, force bool) usage {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !force && !d.stale && time.Since(d.at) < time.Second {
-		return d.bytes
+		return d.last
 	}
-	d.bytes = 0
-	for _, dir := range []string{q.opts.Dir, q.jr.dir} {
+	q.mu.Lock()
+	benign := make(map[string]bool, len(q.benign))
+	for _, b := range q.benign {
+		benign[filepath.Base(b.path)] = true
+	}
+	q.mu.Unlock()
+	var u usage
+	for i, dir := range []string{q.opts.Dir, q.jr.dir} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue
@@ -75,13 +104,24 @@ func (d *diskUsage) refresh(q *Queue, force bool) int64 {
 			if !e.Type().IsRegular() {
 				continue
 			}
-			if fi, err := e.Info(); err == nil {
-				d.bytes += fi.Size()
+			fi, err := e.Info()
+			if err != nil {
+				continue
+			}
+			u.bytes += fi.Size()
+			if i == 0 && quarantined(q.opts.Name, e.Name()) && !benign[e.Name()] {
+				u.badFiles++
+				u.badBytes += fi.Size()
 			}
 		}
 	}
-	d.at, d.stale = time.Now(), false
-	return d.bytes
+	if prev := q.badBytes.Swap(u.badBytes); prev > u.badBytes {
+		q.mu.Lock()
+		q.freeSpace()
+		q.mu.Unlock()
+	}
+	d.last, d.at, d.stale = u, time.Now(), false
+	return u
 }
 
 // benignBad is a segment renamed .bad by diskqueue bug #38, to be removed.
