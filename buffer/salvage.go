@@ -167,8 +167,31 @@ func Salvage(dir, name string, opts SalvageOptions) (*SalvageReport, error) {
 			return nil, fmt.Errorf("buffer %s: salvage: %w", name, err)
 		}
 	}
+	// A file is put back whole or not at all, so that a kept one holds no
+	// batch already back in the queue (salvaging it again, -to FILE say,
+	// would duplicate it).
+	room := int64(1) << 62
+	if q != nil {
+		room = q.opts.MaxBytes - held
+	}
 	for i, path := range bads {
-		sf := salvageFile(q, path, scans[i], opts.Write)
+		var sf SalvageFile
+		if n := scans[i].saved.bytes; n > room {
+			sf = SalvageFile{File: path, Consumed: scans[i].dups.batches, Unsaved: scans[i].gaps, Left: scans[i].saved.batches,
+				Error: fmt.Sprintf("its %d verified batches (%d bytes) do not fit under the cap (%d bytes free): salvage -to FILE, or let the buffer drain first", scans[i].saved.batches, n, max(room, 0))}
+			for _, g := range sf.Unsaved {
+				sf.UnsavedBytes += g.Length
+			}
+			if sf.Unsaved == nil {
+				sf.Unsaved = []Range{}
+			}
+			if fi, err := os.Stat(path); err == nil {
+				sf.Size = fi.Size()
+			}
+		} else {
+			room -= n
+			sf = salvageFile(q, path, scans[i], opts.Write)
+		}
 		rep.Batches += sf.Saved
 		rep.Events += sf.SavedEvents
 		rep.Files = append(rep.Files, sf)
