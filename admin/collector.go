@@ -37,7 +37,10 @@ var (
 	dBufInFlight  = desc("buffer_in_flight_batches", "Batches handed to the output and not yet acknowledged.", "output")
 	dBufDropped   = desc("buffer_dropped_events_total", "Events dropped by an output's buffer, by reason.", "output", "reason")
 	dBufReplayed  = desc("buffer_replayed_events_total", "Events handed out again after a restart.", "output")
-	dBufBad       = desc("buffer_bad_segments", "Corrupt segment files kept for inspection.", "output")
+	dBufBad       = desc("buffer_bad_segments", "Corrupt segment files (.bad) in an output's buffer now, not yet reviewed.", "output")
+	dBufBadBytes  = desc("buffer_bad_bytes", "Bytes in an output's .bad files, counted against its cap.", "output")
+	dBufCorrupt   = desc("buffer_corrupt_batches_total", "Batches an output's buffer lost to corruption.", "output")
+	dBufTorn      = desc("buffer_torn_writes_total", "Interrupted writes (a crash during a write, never acknowledged) truncated at start: not a loss.", "output")
 	dNodeUp       = desc("node_up", "1 when a cluster node takes batches.", "output", "endpoint")
 	dNodeInFlight = desc("node_in_flight_batches", "Batches in flight to a node.", "output", "endpoint")
 	dNodeBatches  = desc("node_batches_total", "Batches a node accepted.", "output", "endpoint")
@@ -91,6 +94,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(dBufReplayed, float64(b.Replayed), o.Name)
 		gauge(dBufBad, float64(b.BadSegments), o.Name)
+		gauge(dBufBadBytes, float64(b.BadBytes), o.Name)
+		counter(dBufCorrupt, float64(b.CorruptBatches), o.Name)
+		counter(dBufTorn, float64(b.TornWrites), o.Name)
 		for _, n := range o.Nodes {
 			up := 0.0
 			if n.Up {

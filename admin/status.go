@@ -4,7 +4,10 @@
 // nothing is counted twice and the hot path pays nothing.
 package admin
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Status is the agent's picture at one moment.
 type Status struct {
@@ -47,14 +50,24 @@ type OutputStatus struct {
 
 // BufferStatus is one output's disk buffer.
 type BufferStatus struct {
-	Batches     int64            `json:"batches"`
-	Events      int64            `json:"events"`
-	Bytes       int64            `json:"bytes"`
-	MaxBytes    int64            `json:"max_bytes"`
-	InFlight    int              `json:"in_flight"`
-	Dropped     map[string]int64 `json:"dropped_events"` // by reason: oldest, newest, corrupt
-	Replayed    int64            `json:"replayed_events"`
-	BadSegments int              `json:"bad_segments"`
+	Batches  int64            `json:"batches"`
+	Events   int64            `json:"events"`
+	Bytes    int64            `json:"bytes"`
+	MaxBytes int64            `json:"max_bytes"`
+	InFlight int              `json:"in_flight"`
+	Dropped  map[string]int64 `json:"dropped_events"` // by reason: oldest, newest, corrupt
+	Replayed int64            `json:"replayed_events"`
+	// BadSegments and BadBytes are the .bad files in the buffer now:
+	// quarantined corruption not yet reviewed (pulse buffer clear-bad
+	// removes them). BadBytes count against MaxBytes.
+	BadSegments int   `json:"bad_segments"`
+	BadBytes    int64 `json:"bad_bytes"`
+	// CorruptBatches are batches lost to corruption since the start
+	// (their events are Dropped["corrupt"], where known).
+	CorruptBatches int64 `json:"corrupt_batches"`
+	// TornWrites are interrupted writes truncated at the start (a kill -9
+	// during a write): nothing acknowledged was lost.
+	TornWrites int64 `json:"torn_writes"`
 }
 
 // NodeStatus is one node of an HTTP output's cluster.
@@ -99,11 +112,15 @@ func Health(s Status) []string {
 				reasons = append(reasons, "output "+o.Name+": every node is down")
 			}
 		}
-		if b := o.Buffer; b.MaxBytes > 0 && b.Bytes*10 >= b.MaxBytes*9 {
+		if b := o.Buffer; b.MaxBytes > 0 && (b.Bytes+b.BadBytes)*10 >= b.MaxBytes*9 {
 			reasons = append(reasons, "output "+o.Name+": buffer over 90% full")
 		}
-		if o.Buffer.BadSegments > 0 {
-			reasons = append(reasons, "output "+o.Name+": buffer has corrupt segments")
+		// Current corruption only: .bad files present now. A torn write
+		// (kill -9) is not corruption, and reviewed .bad files cleared
+		// with pulse buffer clear-bad no longer count.
+		if b := o.Buffer; b.BadSegments > 0 {
+			reasons = append(reasons, fmt.Sprintf("output %s: buffer has %d corrupt segment files (%d bytes) to review: pulse buffer verify, salvage, clear-bad",
+				o.Name, b.BadSegments, b.BadBytes))
 		}
 	}
 	return reasons

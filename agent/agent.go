@@ -540,7 +540,8 @@ func (a *Agent) Status() admin.Status {
 			Buffer: admin.BufferStatus{
 				Batches: q.Batches, Events: q.Events, Bytes: q.Bytes, MaxBytes: q.MaxBytes, InFlight: q.InFlight,
 				Dropped:  map[string]int64{"oldest": q.DroppedOldestEvents, "newest": q.DroppedNewestEvents, "corrupt": q.LostEvents},
-				Replayed: q.ReplayedEvents, BadSegments: q.BadSegments,
+				Replayed: q.ReplayedEvents, BadSegments: q.BadSegments, BadBytes: q.BadBytes,
+				CorruptBatches: q.CorruptBatches, TornWrites: q.TornWrites,
 			},
 		}
 		a.outStats[i](&o)
