@@ -44,6 +44,9 @@ type follower struct {
 	scanOrder []fileID
 
 	openLog, readLog, cutLog lograte.Limiter
+
+	patterns      []patternState // per opts.Paths, for the logs
+	patternsStart time.Time      // the first scan
 }
 
 func newFollower(f *File, emit Emit) *follower {
@@ -125,7 +128,17 @@ func (fl *follower) run(ctx context.Context) error {
 // before (an incomplete last line read again is not news).
 func (fl *follower) read(t *tail) (read bool, err error) {
 	fl.lb.split.skipping = t.skipping
-	defer func() { t.skipping = fl.lb.split.skipping }()
+	defer func() {
+		t.skipping = fl.lb.split.skipping
+		if read {
+			// One fstat a turn, for the truncation warning only. The
+			// largest size seen: a truncation just now must not hide
+			// what it took.
+			if fi, err := t.file.Stat(); err == nil {
+				t.size = max(t.size, fi.Size())
+			}
+		}
+	}()
 	w := 0 // bytes in buf, which starts at file offset t.pos
 	for range readsPerTurn {
 		n, rerr := t.file.ReadAt(fl.buf[w:], t.pos+int64(w))
@@ -257,9 +270,17 @@ func (fl *follower) orphaned(t *tail, now time.Time) {
 // (copytruncate) below what was read of it.
 func (fl *follower) truncated(t *tail, size int64) {
 	fl.f.truncations.Add(1)
-	fl.log.Warn("file truncated, reading it from the start", "path", t.path, "offset", t.pos, "size", size)
+	// Bytes the file held past the read offset are gone with the
+	// truncation (with copytruncate they are only in the copy); size was
+	// seen at the last read, so more may have been written since.
+	if unread := t.size - t.pos; unread > 0 {
+		fl.log.Warn("file truncated before it was read to its end, reading it from the start; at least unread_bytes written before the truncation were not read (with copytruncate they are only in the copy)",
+			"path", t.path, "offset", t.pos, "size", size, "unread_bytes", unread)
+	} else {
+		fl.log.Warn("file truncated, reading it from the start", "path", t.path, "offset", t.pos, "size", size, "unread_bytes", 0)
+	}
 	fl.f.ckpt.truncated(t.entry)
-	t.pos, t.seen = 0, 0
+	t.pos, t.seen, t.size = 0, 0, size
 	t.skipping = false
 	t.idle = false
 	t.awayPolls = 0

@@ -18,8 +18,9 @@ func (fl *follower) scan(offsets map[fileID]int64, first bool) {
 	clear(fl.scanPaths)
 	clear(fl.scanIDs)
 	fl.scanOrder = fl.scanOrder[:0]
-	for _, pattern := range fl.opts.Paths {
+	for i, pattern := range fl.opts.Paths {
 		matches, _ := filepath.Glob(pattern) // patterns were checked in NewFile
+		files := 0
 		for _, p := range matches {
 			fi, err := os.Stat(p)
 			if err != nil || !fi.Mode().IsRegular() {
@@ -29,6 +30,7 @@ func (fl *follower) scan(offsets map[fileID]int64, first bool) {
 			if !ok {
 				continue
 			}
+			files++
 			fl.scanPaths[p] = id
 			if _, dup := fl.scanIDs[id]; !dup {
 				// First match wins: overlapping globs and hard links
@@ -37,6 +39,7 @@ func (fl *follower) scan(offsets map[fileID]int64, first bool) {
 				fl.scanOrder = append(fl.scanOrder, id)
 			}
 		}
+		fl.matched(i, files, now)
 	}
 
 	for _, t := range fl.tails {
@@ -121,5 +124,46 @@ func (fl *follower) open(path string, offsets map[fileID]int64, first bool, now 
 	t.entry = fl.f.ckpt.add(id, path, pos)
 	fl.tails = append(fl.tails, t)
 	fl.byID[id] = t
-	fl.log.Debug("following file", "path", path, "offset", pos)
+	fl.log.Info("following file", "path", path, "offset", pos, "size", fi.Size())
+}
+
+// emptyPatternGrace is how long a path pattern may match nothing, after it
+// matched a file, before that is worth a warning: a rotation by rename
+// leaves no file at the path for a moment.
+const emptyPatternGrace = 10 * time.Second
+
+// patternState is what the scans saw of one path pattern.
+type patternState struct {
+	emptySince time.Time // zero while it matches a file
+	warned     bool      // a warning that it matches nothing is out
+}
+
+// matched notes that pattern i matched files regular files in the scan at
+// now: a pattern that matches nothing at the start, or for
+// emptyPatternGrace later on, is a warning — a typo in a path is otherwise
+// silence — and files appearing after that warning are news again.
+func (fl *follower) matched(i, files int, now time.Time) {
+	if fl.patterns == nil {
+		fl.patterns = make([]patternState, len(fl.opts.Paths))
+		for j := range fl.patterns {
+			fl.patterns[j].emptySince = now
+		}
+		fl.patternsStart = now
+	}
+	ps, pattern := &fl.patterns[i], fl.opts.Paths[i]
+	if files > 0 {
+		if ps.warned {
+			fl.log.Info("path pattern matches files now", "pattern", pattern, "files", files)
+		}
+		*ps = patternState{}
+		return
+	}
+	if ps.emptySince.IsZero() {
+		ps.emptySince = now
+	}
+	if ps.warned || (!ps.emptySince.Equal(fl.patternsStart) && now.Sub(ps.emptySince) < emptyPatternGrace) {
+		return
+	}
+	ps.warned = true
+	fl.log.Warn("path pattern matches no file; it is checked again every glob interval", "pattern", pattern, "since", ps.emptySince.Format(time.RFC3339))
 }

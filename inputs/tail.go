@@ -17,6 +17,7 @@ type tail struct {
 	pos      int64
 	seen     int64 // offset up to which bytes were read, pos plus an incomplete line
 	skipping bool  // inside an over-long line (see splitter)
+	size     int64 // the file's size when last read with data: what a truncation took unread is at least size-pos
 
 	idle      bool      // the last read found no data: read again at the next poll
 	orphan    bool      // no glob match points to this file any more

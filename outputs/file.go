@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -100,6 +101,11 @@ func (f *File) Run(ctx context.Context, src Source) (err error) {
 	if err != nil {
 		return fmt.Errorf("file output %q: %w", f.opts.Name, err)
 	}
+	dir, aerr := filepath.Abs(f.opts.Dir)
+	if aerr != nil {
+		dir = f.opts.Dir
+	}
+	f.log.Info("file output writing", "dir", dir, "files", "events-NNNNNN.log", "max_file_bytes", f.opts.MaxFileBytes, "max_files", f.opts.MaxFiles)
 	defer func() {
 		if cerr := w.closeCurrent(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("file output %q: %w", f.opts.Name, cerr))
