@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -131,25 +130,6 @@ func (p *proc) kill() {
 	}
 	p.signal(syscall.SIGKILL)
 	_ = p.wait(context.Background(), time.Minute)
-}
-
-// stop sends SIGTERM, waits up to grace for the process to exit, then
-// kills it. It returns the exit error of a clean stop.
-func (p *proc) stop(grace time.Duration) error {
-	if !p.running() {
-		return nil
-	}
-	p.signal(syscall.SIGTERM)
-	err := p.wait(context.Background(), grace)
-	if p.running() {
-		p.kill()
-		return fmt.Errorf("demo: %s did not stop within %v; killed", p.name, grace)
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return fmt.Errorf("demo: %s: %w", p.name, err)
-	}
-	return err
 }
 
 // tail returns the last n bytes of the log, for error messages.

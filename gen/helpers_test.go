@@ -92,12 +92,6 @@ func (s *idSet) add(id uint64) {
 	}
 }
 
-func (s *idSet) len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.seen)
-}
-
 // check fails unless exactly the ids 0..n-1 were seen, each once.
 func (s *idSet) check(t testing.TB, n int) {
 	t.Helper()

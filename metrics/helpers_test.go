@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -42,18 +41,6 @@ func (s *seqIDs) NextID() (uint64, error) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // t0 is a window-aligned instant for tests.
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)

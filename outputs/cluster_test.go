@@ -234,7 +234,7 @@ func TestProbeBackoff(t *testing.T) {
 	if d := m.nextProbe.Sub(t0); d < 50*time.Millisecond || d > 150*time.Millisecond {
 		t.Fatalf("first probe after %v, want 50-150ms", d)
 	}
-	now := t0
+	var now time.Time
 	var last time.Duration
 	for i := range 12 {
 		// Before the probe is due the node gets nothing.

@@ -92,7 +92,7 @@ func FuzzDecompressS2(f *testing.F) {
 			return
 		}
 		if len(out) > 1<<16 {
-			t.Fatal(fmt.Sprintf("%d bytes past the limit", len(out)))
+			t.Fatalf("%d bytes past the limit", len(out))
 		}
 	})
 }
