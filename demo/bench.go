@@ -198,10 +198,14 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 		return rep, err
 	}
 	err = r.wait(ctx, o, down, &rep)
-	if werr := writeReport(o.OutDir, rep); werr != nil && err == nil {
+	werr := writeReport(o.OutDir, rep)
+	if werr != nil && err == nil {
 		err = werr
 	}
 	printReport(o.Out, rep)
+	if werr == nil {
+		printWritten(o.Out, o.OutDir)
+	}
 	return rep, err
 }
 

@@ -3,8 +3,19 @@ package demo
 import (
 	"bytes"
 	"fmt"
+	"io"
+	"path/filepath"
 	"strings"
 )
+
+// printWritten says where Bench put its report and chart: by default the
+// current directory, which a user does not expect to be written into.
+func printWritten(w io.Writer, dir string) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	fmt.Fprintf(w, "  %-28s %s\n  %-28s %s\n", "report", filepath.Join(dir, "report.json"), "chart", filepath.Join(dir, "chart.svg"))
+}
 
 // chartSVG draws the run as two panels sharing the time axis: events/s
 // delivered per cluster, and buffer bytes per cluster. Hand-written SVG,
@@ -31,31 +42,37 @@ func chartSVG(r Report) []byte {
 	}
 	x := func(t float64) float64 { return left + t/tMax*plotW }
 
-	// Rates from consecutive samples.
-	rate := func(name string, i int) float64 {
+	// A rate is measured between two samples: the first sample has none
+	// (drawing it as 0 made a ramp that never happened), and a run of
+	// one sample has no rate at all.
+	rate := func(name string, i int) (float64, bool) {
 		if i == 0 {
-			return 0
+			return 0, false
 		}
 		dt := s[i].T - s[i-1].T
 		if dt <= 0 {
-			return 0
+			return 0, false
 		}
-		return float64(s[i].Delivered[name]-s[i-1].Delivered[name]) / dt
+		return float64(s[i].Delivered[name]-s[i-1].Delivered[name]) / dt, true
 	}
+	depth := func(name string, i int) (float64, bool) { return float64(s[i].BufferBytes[name]), true }
 	panels := []struct {
-		title string
-		y0    int
-		value func(name string, i int) float64
-		unit  func(float64) string
+		title, class string
+		y0           int
+		value        func(name string, i int) (float64, bool)
+		unit         func(float64) string
 	}{
-		{"events/s delivered per cluster", top, rate, func(v float64) string { return si(v) + "/s" }},
-		{"buffer depth per cluster (bytes on disk)", top + panelH + gap, func(name string, i int) float64 { return float64(s[i].BufferBytes[name]) }, func(v float64) string { return bytesStr(int64(v)) }},
+		{"events/s delivered per cluster", "rate", top, rate, func(v float64) string { return si(v) + "/s" }},
+		{"buffer depth per cluster (bytes on disk)", "depth", top + panelH + gap, depth, func(v float64) string { return bytesStr(int64(v)) }},
 	}
 	for _, p := range panels {
-		vMax := 1.0
+		vMax, points := 1.0, 0
 		for i := range s {
 			for _, name := range benchClusters {
-				vMax = max(vMax, p.value(name, i))
+				if v, ok := p.value(name, i); ok {
+					vMax = max(vMax, v)
+					points++
+				}
 			}
 		}
 		y := func(v float64) float64 { return float64(p.y0+panelH) - v/vMax*panelH }
@@ -64,10 +81,21 @@ func chartSVG(r Report) []byte {
 <text x="%d" y="%d" text-anchor="end">%s</text>
 <text x="%d" y="%d" text-anchor="end">0</text>
 `, left, p.y0-8, xmlEscape(p.title), left, p.y0, plotW, panelH, left-6, p.y0+10, xmlEscape(p.unit(vMax)), left-6, p.y0+panelH)
+		if points == 0 {
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="#666">too few samples (one a second) to draw</text>
+`, left+plotW/2, p.y0+panelH/2)
+		}
+		// Measured points only, each marked, joined where there are two.
 		for _, name := range benchClusters {
 			var pts strings.Builder
 			for i := range s {
-				fmt.Fprintf(&pts, "%.1f,%.1f ", x(s[i].T), y(p.value(name, i)))
+				v, ok := p.value(name, i)
+				if !ok {
+					continue
+				}
+				fmt.Fprintf(&pts, "%.1f,%.1f ", x(s[i].T), y(v))
+				fmt.Fprintf(&b, `<circle class="%s-%s" cx="%.1f" cy="%.1f" r="2" fill="%s"/>
+`, p.class, name, x(s[i].T), y(v), colors[name])
 			}
 			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5" points="%s"/>
 `, colors[name], strings.TrimSpace(pts.String()))
