@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"pulse/config"
 	"pulse/idcount"
 	"pulse/protocol"
 )
@@ -46,6 +47,9 @@ type BenchOptions struct {
 	Out         io.Writer     // the table; default os.Stdout
 	Progress    io.Writer     // a line a second; nil for none
 	Logger      *slog.Logger  // default slog.Default()
+	// Fsync is the agent's buffer.fsync: never, interval (the default) or
+	// always. BenchFsync runs all three.
+	Fsync string
 }
 
 // downSpec is a parsed BenchOptions.Down.
@@ -111,6 +115,13 @@ func (o BenchOptions) withDefaults() (BenchOptions, *downSpec, error) {
 	if o.Compression == "" {
 		o.Compression = string(protocol.CompressZstd)
 	}
+	switch o.Fsync {
+	case "":
+		o.Fsync = config.FsyncInterval
+	case config.FsyncNever, config.FsyncInterval, config.FsyncAlways:
+	default:
+		return o, nil, fmt.Errorf("demo: bench: -fsync %q: want never, interval or always", o.Fsync)
+	}
 	down, err := parseDown(o.Down)
 	return o, down, err
 }
@@ -138,6 +149,8 @@ type Report struct {
 	// Drain, with -down FROM-TO, is how the cluster caught up.
 	Drain  *Drain   `json:"drain,omitempty"`
 	Series []Sample `json:"series"`
+	// Fsync is the agent's buffer.fsync mode.
+	Fsync string `json:"fsync"`
 }
 
 // Host describes the machine the bench ran on.
@@ -190,7 +203,7 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	rep = Report{Started: time.Now().UTC(), Down: o.Down, Compression: o.Compression, Host: hostInfo()}
+	rep = Report{Started: time.Now().UTC(), Down: o.Down, Compression: o.Compression, Fsync: o.Fsync, Host: hostInfo()}
 	rep.Command = benchCommand(o)
 
 	r, err := startBench(ctx, g, o, down)
@@ -225,6 +238,9 @@ func benchCommand(o BenchOptions) string {
 	if o.Compression != "zstd" {
 		parts = append(parts, "-compression", o.Compression)
 	}
+	if o.Fsync != config.FsyncInterval {
+		parts = append(parts, "-fsync", o.Fsync)
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -250,6 +266,7 @@ func printReport(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  %-28s %.2f (%.2f s in all)\n", "agent CPU s / M events", r.CPUPerMEvents, r.CPUSeconds)
 	fmt.Fprintf(w, "  %-28s %.1f MiB\n", "agent peak RSS", float64(r.PeakRSSBytes)/(1<<20))
 	fmt.Fprintf(w, "  %-28s %.1f\n", "agent disk bytes / event", r.DiskBytesPerEvent)
+	fmt.Fprintf(w, "  %-28s %s\n", "buffer fsync", r.Fsync)
 	for _, c := range r.Clusters {
 		state := "not waited for (down to the end)"
 		if c.Waited {

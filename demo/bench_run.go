@@ -89,8 +89,8 @@ func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec) (
     max_in_flight: 4
     retry_max: 1s
     batch: {max_events: 5000, max_bytes: 1MiB, max_wait: 200ms}
-    buffer: {max_bytes: 2GiB, when_full: block}
-`, name, addrs[0], addrs[1], o.Compression)
+    buffer: {max_bytes: 2GiB, when_full: block, fsync: %s}
+`, name, addrs[0], addrs[1], o.Compression, o.Fsync)
 	}
 	if o.Duration > 0 {
 		p, err := g.start("gen", genArgs...)

@@ -21,6 +21,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.Rate, "rate", 0, "with -duration: gen's events per `second` (0: as fast as possible)")
 	fs.StringVar(&o.Down, "down", "", "take a cluster down for part of the run: `CLUSTER:FROM-TO`, e.g. B:10s-30s")
 	fs.StringVar(&o.Compression, "compression", "zstd", "the agent's batch compression: zstd, s2 or none")
+	fs.StringVar(&o.Fsync, "fsync", "interval", "the agent's buffer.fsync: never, interval, always, or all (a run each, then a table of their cost)")
 	fs.StringVar(&o.OutDir, "out", ".", "`directory` for report.json and chart.svg")
 	fs.StringVar(&o.Dir, "dir", "", "working `directory` (default: a new temp dir, removed at the end)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
@@ -41,6 +42,14 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if o.Fsync == "all" {
+		o.Fsync = ""
+		if _, err := demo.BenchFsync(ctx, o); err != nil {
+			fmt.Fprintln(stderr, "pulse bench:", err)
+			return 1
+		}
+		return 0
+	}
 	if _, err := demo.Bench(ctx, o); err != nil {
 		fmt.Fprintln(stderr, "pulse", err)
 		return 1
