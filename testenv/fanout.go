@@ -16,6 +16,7 @@ type FanoutOptions struct {
 	Balance     string        // round_robin, least_loaded (default) or hash
 	Timeout     time.Duration // per request; default 5s
 	BufferBytes int64         // each output's buffer cap; default 64 MiB
+	MaxEvents   int           // events per output batch; default HTTPOutput's
 	// SinkFlags returns more `pulse sink` flags for node j of cluster i
 	// (-down-for 20s, -latency 50ms, -fail-rate 0.2); nil: none.
 	SinkFlags func(cluster, node int) []string
@@ -68,6 +69,7 @@ func StartFanout(t testing.TB, k, m int, o FanoutOptions) *Fanout {
 		}
 		cfg.Outputs = append(cfg.Outputs, HTTPOutput{
 			Name: Cluster(i), Endpoints: endpoints, Balance: o.Balance, Timeout: o.Timeout, BufferBytes: o.BufferBytes,
+			MaxEvents: o.MaxEvents,
 		}.YAML())
 	}
 	if o.Gen.Events > 0 {
