@@ -51,12 +51,12 @@ type Options struct {
 	// last FsyncInterval of writes) or always (fsync before Put returns; a
 	// power loss takes nothing Put returned for). See FsyncMode.
 	Fsync FsyncMode
-	// FsyncInterval is FsyncInterval's period; default
+	// FsyncInterval is the period of the FsyncInterval mode; default
 	// DefaultFsyncInterval. Under FsyncAlways it paces diskqueue's metadata
 	// syncs, which only spare re-reading after a crash.
 	FsyncInterval time.Duration
 
-	onSync func(path string) // tests only: called before each fsync of the queue's own
+	onSync func(path string) // tests only: called before each fsync the queue makes itself (not diskqueue's)
 }
 
 // withDefaults validates o and fills in defaults.

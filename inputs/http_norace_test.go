@@ -1,5 +1,0 @@
-//go:build !race
-
-package inputs
-
-const raceEnabled = false
