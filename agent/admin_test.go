@@ -105,3 +105,20 @@ func linesUnder(t *testing.T, dir string) int {
 	}
 	return n
 }
+
+// TestStatusVersion: /status reports the version the binary was given.
+func TestStatusVersion(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse("t.yaml", []byte("data_dir: "+dir+"\nadmin: off\ninputs: [{name: in, type: stdin}]\noutputs: [{name: out, type: file, path: "+filepath.Join(dir, "out")+"}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(cfg, Options{Stdin: strings.NewReader(""), Logger: slog.New(slog.DiscardHandler), Version: "v1.2.3"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if v := a.Status().Version; v != "v1.2.3" {
+		t.Errorf("status version = %q, want v1.2.3", v)
+	}
+}

@@ -41,6 +41,9 @@ type output interface {
 type Options struct {
 	Stdin  io.Reader    // for stdin inputs; default os.Stdin
 	Logger *slog.Logger // default slog.Default()
+	// Version is the build's version, reported in /status and the start
+	// log line.
+	Version string
 }
 
 // Agent is one running configuration.
@@ -67,6 +70,7 @@ type Agent struct {
 	outStats  []func(*admin.OutputStatus) // per output: fills in delivery
 	aggregate *metrics.Aggregator
 	started   time.Time
+	version   string
 }
 
 // New builds an agent: it locks the data dir and opens every buffer. Call
@@ -78,7 +82,7 @@ func New(cfg *config.Config, opts Options) (*Agent, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	a := &Agent{cfg: cfg, log: opts.Logger, ready: make(chan struct{})}
+	a := &Agent{cfg: cfg, log: opts.Logger, ready: make(chan struct{}), version: opts.Version}
 	lock, err := lockDir(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -441,7 +445,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 		}
 		close(a.ready)
-		a.log.Info("pulse agent started", "id", a.cfg.ID, "data_dir", a.cfg.DataDir, "inputs", len(a.ins), "outputs", len(a.outs))
+		a.log.Info("pulse agent started", "version", a.version, "id", a.cfg.ID, "data_dir", a.cfg.DataDir, "inputs", len(a.ins), "outputs", len(a.outs))
 	}()
 	defer func() { <-readyWait }()
 	select {
@@ -520,7 +524,7 @@ func (a *Agent) logSummary() {
 
 // Status is the agent's picture now, for the admin endpoint.
 func (a *Agent) Status() admin.Status {
-	st := admin.Status{ID: a.cfg.ID, Started: a.started}
+	st := admin.Status{ID: a.cfg.ID, Version: a.version, Started: a.started}
 	for _, f := range a.inStats {
 		in := f()
 		for reason, n := range a.router.ParseErrors(in.Name) {

@@ -104,9 +104,9 @@ outputs:
 	text := out.String()
 	for _, want := range []string{
 		dir + " (data_dir)",
-		"BUFFER   BATCHES  EVENTS  BYTES  CAP       %CAP  OLDEST  IN-FLIGHT  IN-FLIGHT EVENTS  BAD SEGMENTS",
-		"archive  0        0       0      -         -     -       0          0                 0",
-		fmt.Sprintf("web      4        140     %d   33554432  0.0%%", 5*frameBytes),
+		"BUFFER   BATCHES  EVENTS  BYTES   CAP    %CAP  OLDEST  IN-FLIGHT  IN-FLIGHT EVENTS  BAD SEGMENTS",
+		"archive  0        0       0B      -      -     -       0          0                 0",
+		fmt.Sprintf("web      4        140     %s  32MiB  0.0%%", size(5*frameBytes)), // the cap as written in the config
 		"1          10                0",
 		filepath.Join(dir, "out", "local") + " (file output)",
 		"total: 1 files     7",

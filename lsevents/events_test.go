@@ -68,11 +68,11 @@ func TestEventDirText(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{
 		dir + " (event directory)",
-		"events-000001.log  100     " + itoa(sizes[0]),
+		"events-000001.log  100     " + size(sizes[0]),
 		"2026-11-21T10:00:00.000Z  2026-11-21T10:00:09.900Z",
-		"events-000002.log  50      " + itoa(sizes[1]),
+		"events-000002.log  50      " + size(sizes[1]),
 		"2026-11-21T10:00:10.000Z  2026-11-21T10:00:19.800Z",
-		"total: 2 files     150     " + itoa(sizes[0]+sizes[1]),
+		"total: 2 files     150     " + size(sizes[0]+sizes[1]),
 		"rate: 7.5 events/s (the last minute of event time",
 	} {
 		if !strings.Contains(text, want) {
@@ -192,7 +192,7 @@ func TestPlainLinesText(t *testing.T) {
 	if err := Run(context.Background(), Options{Dirs: []string{dir}}, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "events-000001.log  2       8      -      -") || !strings.Contains(out.String(), "rate: - (no timestamps") {
+	if !strings.Contains(out.String(), "events-000001.log  2       8B     -      -") || !strings.Contains(out.String(), "rate: - (no timestamps") {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
@@ -234,3 +234,17 @@ func TestWatch(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestSize(t *testing.T) {
+	for _, tt := range []struct {
+		n    int64
+		want string
+	}{
+		{0, "0B"}, {8, "8B"}, {1023, "1023B"}, {1024, "1KiB"}, {1536, "1.5KiB"}, {9476, "9.3KiB"},
+		{268435456, "256MiB"}, {64 << 20, "64MiB"}, {(1 << 30) + (1 << 29), "1.5GiB"}, {3 << 40, "3TiB"},
+	} {
+		if got := size(tt.n); got != tt.want {
+			t.Errorf("size(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -43,9 +43,9 @@ func WriteText(w io.Writer, r Report) error {
 func writeEventDir(tw *tabwriter.Writer, ed EventDir) {
 	fmt.Fprintln(tw, "FILE\tEVENTS\tBYTES\tFIRST\tLAST")
 	for _, f := range ed.Files {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", f.Name, f.Events, f.Bytes, stamp(f.First), stamp(f.Last))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", f.Name, f.Events, size(f.Bytes), stamp(f.First), stamp(f.Last))
 	}
-	fmt.Fprintf(tw, "total: %d files\t%d\t%d\t%s\t%s\n", len(ed.Files), ed.Events, ed.Bytes, stamp(ed.First), stamp(ed.Last))
+	fmt.Fprintf(tw, "total: %d files\t%d\t%s\t%s\t%s\n", len(ed.Files), ed.Events, size(ed.Bytes), stamp(ed.First), stamp(ed.Last))
 	switch {
 	case ed.SampledRate != nil:
 		fmt.Fprintf(tw, "rate: %s events/s (events added since the last refresh, per second)\n", rate(ed.SampledRate))
@@ -64,7 +64,7 @@ func writeBuffers(tw *tabwriter.Writer, bufs []Buffer) {
 	for _, b := range bufs {
 		capacity, pct := "-", "-"
 		if b.MaxBytes > 0 {
-			capacity = strconv.FormatInt(b.MaxBytes, 10)
+			capacity = size(b.MaxBytes)
 		}
 		if b.PercentOfCap != nil {
 			pct = strconv.FormatFloat(*b.PercentOfCap, 'f', 1, 64) + "%"
@@ -73,8 +73,8 @@ func writeBuffers(tw *tabwriter.Writer, bufs []Buffer) {
 		if !b.Oldest.IsZero() {
 			age = (time.Duration(b.OldestAge * float64(time.Second))).Round(time.Second).String()
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%s\t%s\t%d\t%d\t%d\n",
-			b.Name, b.Batches, b.Events, b.Bytes, capacity, pct, age, b.InFlight, b.InFlightEvents, b.BadSegments)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n",
+			b.Name, b.Batches, b.Events, size(b.Bytes), capacity, pct, age, b.InFlight, b.InFlightEvents, b.BadSegments)
 	}
 }
 
@@ -88,4 +88,24 @@ func stamp(t time.Time) string {
 
 func rate(r *float64) string {
 	return strconv.FormatFloat(*r, 'f', 1, 64)
+}
+
+// size renders a byte count for people, in the units the config takes:
+// exact when a unit divides it (256MiB, as buffer.max_bytes is written),
+// else to a tenth (1.5MiB); -json keeps the exact counts.
+func size(n int64) string {
+	units := []struct {
+		name string
+		size int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}}
+	for _, u := range units {
+		if n < u.size {
+			continue
+		}
+		if n%u.size == 0 {
+			return strconv.FormatInt(n/u.size, 10) + u.name
+		}
+		return strconv.FormatFloat(float64(n)/float64(u.size), 'f', 1, 64) + u.name
+	}
+	return strconv.FormatInt(n, 10) + "B"
 }

@@ -92,7 +92,7 @@ func run1(merger bool, args []string, stdin io.Reader, stdout, stderr io.Writer)
 	// the next round, with the new config, goes on from where this one
 	// stopped; removed outputs keep their buffers in data_dir.
 	for {
-		a, err := agent.New(cfg, agent.Options{Stdin: stdin, Logger: log})
+		a, err := agent.New(cfg, agent.Options{Stdin: stdin, Logger: log, Version: buildVersion()})
 		if err != nil {
 			log.Error("cannot start", "err", err)
 			return 1

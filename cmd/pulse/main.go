@@ -8,8 +8,9 @@ import (
 	"os"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..."; when
+// it is not, buildVersion asks the build info.
+var version string
 
 const usage = `pulse — log forwarding with crash-safe, capped disk buffers
 
