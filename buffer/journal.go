@@ -26,6 +26,15 @@ import (
 // journal file and its rename before the frame is consumed from diskqueue,
 // under FsyncInterval the files still present at each tick. The consumed
 // record is never synced: a stale one only lets duplicates through.
+//
+// A crash cannot tear the journal the way it tears a segment's last frame:
+// a .batch file appears by rename only once written whole (a .tmp left
+// behind is removed at Open, its frame still in diskqueue), and the consumed
+// record is one 12-byte pwrite within a page, which a kill -9 does not cut
+// (the kernel copies it in one go; a fatal signal is only acted on between
+// pages). A power loss may leave either not verifying: a consumed record
+// that does not verify costs duplicates only; a .batch that does not is
+// counted as corrupt when replayed, as its frame may be gone from diskqueue.
 type journal struct {
 	dir      string   // Dir/inflight
 	consumed *os.File // Dir/consumed: [seq u64][crc32c of seq u32]

@@ -182,7 +182,11 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 		opts.SyncEvery, opts.SyncTimeout, q.logDiskQueue)
 	jr.fsync, jr.onSync = opts.Fsync, opts.onSync
 	q.sync = newSyncer(opts, jr, log)
-	q.disk.refresh(q, true)
+	if u := q.disk.refresh(q, true); u.badFiles > 0 {
+		// Counted against the cap until reviewed: say so while it is news.
+		log.Warn("buffer holds quarantined corruption (.bad files), counted against max_bytes until removed: review with pulse buffer verify, then salvage or clear-bad",
+			"bad_files", u.badFiles, "bad_bytes", u.badBytes, "max_bytes", opts.MaxBytes)
+	}
 	log.Info("buffer opened", "dir", opts.Dir, "batches", q.queued.batches, "events", q.queued.events,
 		"bytes", q.queued.bytes, "max_bytes", opts.MaxBytes, "replay", len(left), "bad_segments", bad,
 		"when_full", string(opts.WhenFull), "fsync", string(opts.Fsync))
