@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -32,30 +33,45 @@ func crashOptions(dir string, syncEvery int64) Options {
 	}
 }
 
-// TestCrashHelper is not a test: TestCrashKill9 runs the test binary with
-// it selected, as the process to kill. It puts batches "r<run>-<i>" as fast
-// as it can, logging each id to put-<run>.log once Put returned, and reads
-// them back, logging each id to got-<run>.log before acknowledging it (as an
-// output would once it has delivered the batch), several in flight at a
-// time and acked out of order.
-func TestCrashHelper(t *testing.T) {
-	dir := os.Getenv(crashDirEnv)
-	if dir == "" {
-		t.Skip("helper process for TestCrashKill9")
+// TestMain runs the test binary as TestCrashKill9's process to kill when
+// crashDirEnv names its directory — a helper, not a test that would skip in
+// every normal run.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(crashDirEnv); dir != "" {
+		if err := crashHelper(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "crash helper:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// crashHelper is TestCrashKill9's process to kill. It puts batches
+// "r<run>-<i>" as fast as it can, logging each id to put-<run>.log once Put
+// returned, and reads them back, logging each id to got-<run>.log before
+// acknowledging it (as an output would once it has delivered the batch),
+// several in flight at a time and acked out of order.
+func crashHelper(dir string) error {
 	run := os.Getenv(crashRunEnv)
 	syncEvery, _ := strconv.ParseInt(os.Getenv(crashSyncEnv), 10, 64)
 	opts := crashOptions(dir, syncEvery)
-	opts.Logger = testLogger(t)
+	opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	q, err := Open(opts)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	// Bounded even if the parent never kills us.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	putLog := appendFile(t, filepath.Join(dir, "put-"+run+".log"))
-	gotLog := appendFile(t, filepath.Join(dir, "got-"+run+".log"))
+	putLog, err := appendFile(filepath.Join(dir, "put-"+run+".log"))
+	if err != nil {
+		return err
+	}
+	gotLog, err := appendFile(filepath.Join(dir, "got-"+run+".log"))
+	if err != nil {
+		return err
+	}
 
 	go func() {
 		var held []Message
@@ -82,20 +98,17 @@ func TestCrashHelper(t *testing.T) {
 	for i := 0; ctx.Err() == nil; i++ {
 		id := fmt.Sprintf("r%s-%d", run, i)
 		if err := q.Put(ctx, payload(id, 100+i%700), 1); err != nil {
-			return
+			return nil // the deadline: the parent forgot to kill us
 		}
 		if _, err := putLog.WriteString(id + "\n"); err != nil {
-			panic(err)
+			return err
 		}
 	}
+	return nil
 }
 
-func appendFile(t *testing.T, path string) *os.File {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+func appendFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 }
 
 // readIDs reads an id log, ignoring a last line cut short.
@@ -143,7 +156,7 @@ func TestCrashKill9(t *testing.T) {
 		if run%2 == 1 {
 			syncEvery = 37
 		}
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(),
 			crashDirEnv+"="+dir, crashRunEnv+"="+strconv.Itoa(run), fmt.Sprintf("%s=%d", crashSyncEnv, syncEvery))
 		cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
