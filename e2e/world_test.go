@@ -17,13 +17,7 @@ import (
 // drain inputs, configured from YAML, take messages from real clients
 // (logger, an HTTP drain post) into the file output.
 func TestSyslogAndLogplexIntoAgent(t *testing.T) {
-	logger, err := exec.LookPath("logger")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("logger (bsdutils) is missing: .ci/run installs it")
-		}
-		t.Skip("logger not installed")
-	}
+	logger := testenv.NeedTool(t, "logger", "bsdutils")
 	dir := t.TempDir()
 	syslogAddr, drainAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	out := filepath.Join(dir, "out")

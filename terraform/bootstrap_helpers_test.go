@@ -26,8 +26,8 @@ type etcdServer struct {
 // fails in CI.
 func startEtcd(t *testing.T) *etcdServer {
 	t.Helper()
-	bin := needTool(t, "etcd", "etcd-server")
-	ctl := needTool(t, "etcdctl", "etcd-client")
+	bin := testenv.NeedTool(t, "etcd", "etcd-server")
+	ctl := testenv.NeedTool(t, "etcdctl", "etcd-client")
 	dir := t.TempDir()
 	client, peer := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	p := testenv.Start(t, dir, "etcd", bin,

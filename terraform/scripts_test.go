@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"pulse/testenv"
 )
 
 // fakeTerraform is a terraform stand-in that records its arguments, one
@@ -96,7 +98,7 @@ func TestCreateDestroyScripts(t *testing.T) {
 }
 
 func TestScriptsShellcheck(t *testing.T) {
-	sc := needTool(t, "shellcheck", "shellcheck")
+	sc := testenv.NeedTool(t, "shellcheck", "shellcheck")
 	for _, s := range []string{"create.sh", "destroy.sh", "templates/bootstrap.sh"} {
 		if out, err := exec.Command(sc, filepath.Join(moduleDir(), s)).CombinedOutput(); err != nil {
 			t.Errorf("shellcheck %s: %v\n%s", s, err, out)

@@ -17,6 +17,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"pulse/testenv"
 )
 
 // evaluator evaluates the module's own expressions as terraform would at
@@ -337,7 +339,7 @@ func shellCheck(t *testing.T, script string) {
 	if out, err := exec.Command("bash", "-n", path).CombinedOutput(); err != nil {
 		t.Fatalf("bash -n: %v\n%s", err, out)
 	}
-	sc, ok := optionalTool(t, "shellcheck", "shellcheck")
+	sc, ok := testenv.OptionalTool(t, "shellcheck", "shellcheck")
 	if !ok {
 		return
 	}

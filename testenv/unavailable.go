@@ -3,13 +3,15 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 )
 
 // Unavailable ends a test that cannot run here for want of a tool or a
 // privilege (root, mount, ip netns): a skip, except under CI=1, where it is
-// a failure — CI installs what the tests need, and a skip there would hide
-// that a test never ran.
+// a failure — scripts/test.sh installs what the tests need, and a skip there
+// would hide that a test never ran.
 //
 // Without root the skip stands even under CI: no package gives a
 // privilege, and testenv's documented fallback for an unprivileged run is
@@ -24,4 +26,50 @@ func Unavailable(t testing.TB, format string, args ...any) {
 		t.Fatalf("%s (CI is set: a missing tool or privilege fails the test)", msg)
 	}
 	t.Skip(msg)
+}
+
+// NeedTool returns the path of a program a test drives — looked up in PATH,
+// then in /usr/sbin and /sbin, which a user's PATH may lack. Without it the
+// test skips, except under CI=1 (scripts/test.sh sets it after installing
+// the tools), where it fails naming the tool and the Debian package that
+// has it. Root does not matter here: a package is all it takes.
+func NeedTool(t testing.TB, name, pkg string) string {
+	t.Helper()
+	if path, ok := lookTool(name); ok {
+		return path
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s not found, and CI is set: install it (apt-get install -y %s), or run scripts/test.sh, which does", name, pkg)
+	}
+	t.Skipf("%s not found: apt-get install -y %s, or run scripts/test.sh (CI=1 makes this a failure)", name, pkg)
+	return ""
+}
+
+// OptionalTool is NeedTool for a check that is one part of a test: without
+// the tool, outside CI, that part is logged as not run and the rest runs;
+// under CI=1 the test fails as with NeedTool.
+func OptionalTool(t testing.TB, name, pkg string) (string, bool) {
+	t.Helper()
+	if path, ok := lookTool(name); ok {
+		return path, true
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s not found, and CI is set: install it (apt-get install -y %s), or run scripts/test.sh, which does", name, pkg)
+	}
+	t.Logf("%s not found (apt-get install -y %s): that check is not run", name, pkg)
+	return "", false
+}
+
+// lookTool looks name up in PATH, then in the sbin directories.
+func lookTool(name string) (string, bool) {
+	if path, err := exec.LookPath(name); err == nil {
+		return path, true
+	}
+	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, true
+		}
+	}
+	return "", false
 }
