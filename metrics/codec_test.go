@@ -216,20 +216,29 @@ func FuzzDecodeFragment(f *testing.F) {
 	})
 }
 
-// TestWriteFuzzSeeds regenerates testdata/fuzz/FuzzDecodeFragment when
-// PULSE_WRITE_FUZZ_SEEDS is set.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if os.Getenv("PULSE_WRITE_FUZZ_SEEDS") == "" {
-		t.Skip("set PULSE_WRITE_FUZZ_SEEDS=1 to regenerate the seed corpus")
-	}
+// TestFuzzSeeds holds testdata/fuzz/FuzzDecodeFragment to the encoding of
+// sampleFragments, so a change of the format cannot leave the fuzz corpus
+// seeded with stale bytes; PULSE_WRITE_FUZZ_SEEDS=1 rewrites the files.
+func TestFuzzSeeds(t *testing.T) {
+	write := os.Getenv("PULSE_WRITE_FUZZ_SEEDS") != ""
 	dir := filepath.Join("testdata", "fuzz", "FuzzDecodeFragment")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if write {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for i, fr := range sampleFragments() {
+		path := filepath.Join(dir, fmt.Sprintf("seed-%s-%d", fr.Kind, i))
 		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", AppendFragment(nil, fr))
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%s-%d", fr.Kind, i)), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+		if write {
+			if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != body {
+			t.Errorf("%s is not the encoding of sample %d (%v): rerun with PULSE_WRITE_FUZZ_SEEDS=1", path, i, err)
 		}
 	}
 }
