@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"pulse/pipeline/parse"
 	"pulse/protocol"
 )
 
@@ -31,8 +32,16 @@ type request struct {
 	contentType     []byte
 	contentEncoding []byte
 	pulseEvents     []byte // the X-Pulse-Events header, if any
+	logplexCount    []byte // the Logplex-Msg-Count header, if any
 	body            []byte
 }
+
+// Logplex drains (and pulse gen -format logplex) post this: octet-counted
+// syslog frames, counted in headerLogplexMsgCount.
+const (
+	logplexContentType    = "application/logplex-1"
+	headerLogplexMsgCount = "Logplex-Msg-Count"
+)
 
 // decode turns a request body into j.batch: its events, each followed by
 // '\n'. The whole body is checked before anything is kept, so a bad body
@@ -45,6 +54,9 @@ func decode(j *job, req request, maxBytes int) error {
 	}
 	if pulse {
 		return decodePulse(j, body, req.pulseEvents)
+	}
+	if isMediaType(req.contentType, logplexContentType) {
+		return decodeLogplex(j, body, req.logplexCount)
 	}
 	// NDJSON and anything else: one event per line, kept as it came.
 	j.batch.Payload, j.batch.Events = splitLines(j.payload[:0], body)
@@ -128,6 +140,30 @@ func decodePulse(j *job, body, declared []byte) error {
 		// sender's count catches it.
 		if want, perr := strconv.Atoi(string(declared)); perr == nil && want != n {
 			return reject(http.StatusBadRequest, "%w: %s %d, but the body holds %d records", protocol.ErrBadBatch, protocol.HeaderEvents, want, n)
+		}
+	}
+	j.batch.Payload, j.batch.Events = p, n
+	return nil
+}
+
+// decodeLogplex lays the messages of a Logplex body out as lines, without
+// their octet counts, as the http input's logplex format does; a body
+// that does not frame, or holds another number of frames than its
+// Logplex-Msg-Count, is refused whole.
+func decodeLogplex(j *job, body, declared []byte) error {
+	p := j.payload[:0]
+	n, err := parse.LogplexFrames(body, func(frame []byte) error {
+		p = append(p, frame...)
+		p = append(p, '\n')
+		return nil
+	})
+	j.payload = p
+	if err != nil {
+		return reject(http.StatusBadRequest, "logplex: %w", err)
+	}
+	if len(declared) > 0 {
+		if want, perr := strconv.Atoi(string(declared)); perr != nil || want != n {
+			return reject(http.StatusBadRequest, "logplex: %s %q, but the body holds %d frames", headerLogplexMsgCount, declared, n)
 		}
 	}
 	j.batch.Payload, j.batch.Events = p, n

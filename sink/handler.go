@@ -57,6 +57,7 @@ func (s *Sink) post(ctx *fasthttp.RequestCtx) {
 		contentType:     h.ContentType(),
 		contentEncoding: h.ContentEncoding(),
 		pulseEvents:     h.Peek(protocol.HeaderEvents),
+		logplexCount:    h.Peek(headerLogplexMsgCount),
 		body:            ctx.PostBody(),
 	}, int(s.opts.MaxBodyBytes))
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package sink is a receiving end for tests, demos and benchmarks: an HTTP
-// server that accepts batches (Pulse's native format, NDJSON or plain
-// lines) and writes their events, one per line and nothing else, to
+// server that accepts batches (Pulse's native format, NDJSON, plain lines
+// or Logplex frames, stored without their octet counts) and writes their
+// events, one per line and nothing else, to
 // rotated files. A request is answered 200 only once its events are
 // written, so counting the lines in the files counts what was accepted.
 // Faults can be switched on to play a slow, flaky or dead node. It can
