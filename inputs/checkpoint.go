@@ -19,6 +19,10 @@ type checkpoints struct {
 	mu      sync.Mutex
 	entries map[fileID]*entry
 	version uint64 // bumped on every change of what would be persisted
+	// changed holds a token once version moved, for the writer: a crash
+	// re-reads whatever was committed but not yet written, so it writes
+	// as soon as it can rather than on a clock.
+	changed chan struct{}
 }
 
 // entry is the checkpoint state of one file.
@@ -49,7 +53,7 @@ type checkpointRecord struct {
 }
 
 func newCheckpoints() *checkpoints {
-	return &checkpoints{entries: make(map[fileID]*entry)}
+	return &checkpoints{entries: make(map[fileID]*entry), changed: make(chan struct{}, 1)}
 }
 
 // clear forgets every entry, for a new Run.
@@ -60,7 +64,7 @@ func (c *checkpoints) clear() {
 		e.live = false
 	}
 	clear(c.entries)
-	c.version++
+	c.bump()
 }
 
 // add starts tracking a file whose bytes before offset count as committed.
@@ -69,7 +73,7 @@ func (c *checkpoints) add(id fileID, path string, offset int64) *entry {
 	defer c.mu.Unlock()
 	e := &entry{id: id, path: path, live: true, committed: offset, read: offset}
 	c.entries[id] = e
-	c.version++
+	c.bump()
 	return e
 }
 
@@ -81,7 +85,7 @@ func (c *checkpoints) remove(e *entry) {
 		delete(c.entries, e.id)
 	}
 	e.live = false
-	c.version++
+	c.bump()
 }
 
 // rename records that a file is now found under another path.
@@ -89,7 +93,7 @@ func (c *checkpoints) rename(e *entry, path string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e.path = path
-	c.version++
+	c.bump()
 }
 
 // truncated starts a file over at offset 0: batches from before are
@@ -101,7 +105,7 @@ func (c *checkpoints) truncated(e *entry) {
 	e.committed, e.read = 0, 0
 	e.head += uint64(len(e.pending) - e.first)
 	e.pending, e.first = e.pending[:0], 0
-	c.version++
+	c.bump()
 }
 
 // track records a batch ending at offset end about to be handed on, and
@@ -128,7 +132,7 @@ func (c *checkpoints) skip(e *entry, end int64) {
 	e.read = end
 	if e.first == len(e.pending) {
 		e.committed = max(e.committed, end)
-		c.version++
+		c.bump()
 		return
 	}
 	e.pending = append(e.pending, pending{end: end, done: true})
@@ -162,7 +166,22 @@ func (c *checkpoints) commit(e *entry, gen, seq uint64) {
 		e.pending, e.first = e.pending[:n], 0
 	}
 	if moved && e.live {
-		c.version++
+		c.bump()
+	}
+}
+
+// bump records a change of what would be persisted and wakes the writer.
+// Callers hold c.mu.
+func (c *checkpoints) bump() {
+	c.version++
+	c.wake()
+}
+
+// wake makes the writer look at the checkpoints again.
+func (c *checkpoints) wake() {
+	select {
+	case c.changed <- struct{}{}:
+	default: // a write is already due; it will see this change
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 )
@@ -19,11 +20,42 @@ type checkpointFile struct {
 	Files   []checkpointRecord `json:"files"`
 }
 
-// loadCheckpoints reads the committed offsets persisted at path. A missing
-// file is a first start (found = false); a file that cannot be read or
-// parsed is an error, never a silent start over, since starting over would
-// either lose or duplicate every followed file.
-func loadCheckpoints(path string) (offsets map[fileID]int64, found bool, err error) {
+// syncedSuffix names the durable copy of a checkpoint file: path is
+// replaced at every commit without fsync, which survives a kill -9 (the
+// kernel keeps the page cache) but not a power loss; path+syncedSuffix is
+// replaced with fsyncs every CheckpointSyncEvery and when Run ends, and is
+// what a restart falls back to when path was torn by a power loss.
+const syncedSuffix = ".synced"
+
+// loadCheckpoints reads the committed offsets persisted at path, or, if
+// path is missing or cannot be parsed (a power loss after an unsynced
+// write), at its synced copy. Neither present is a first start (found =
+// false); neither readable is an error, never a silent start over, since
+// starting over would either lose or duplicate every followed file.
+func loadCheckpoints(path string, log *slog.Logger) (offsets map[fileID]int64, found bool, err error) {
+	offsets, found, err = readCheckpointFile(path)
+	if err == nil && found {
+		return offsets, true, nil
+	}
+	synced, sfound, serr := readCheckpointFile(path + syncedSuffix)
+	switch {
+	case serr == nil && sfound:
+		if err != nil {
+			log.Warn("checkpoint file unreadable, as after a power loss: resuming from its last synced copy; lines read since then come again",
+				"file", path, "err", err, "synced", path+syncedSuffix)
+		}
+		return synced, true, nil
+	case err != nil:
+		return nil, false, err
+	case serr != nil:
+		return nil, false, serr
+	}
+	return offsets, false, nil
+}
+
+// readCheckpointFile reads one checkpoint file; a missing one is not
+// found, with no error.
+func readCheckpointFile(path string) (offsets map[fileID]int64, found bool, err error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[fileID]int64{}, false, nil
@@ -57,15 +89,20 @@ func loadCheckpoints(path string) (offsets map[fileID]int64, found bool, err err
 	return offsets, true, nil
 }
 
-// storeCheckpoints persists recs at path atomically: written to a temporary
-// file, fsynced, renamed over path, and the directory fsynced, so that after
-// a crash path holds either the old or the new checkpoints, whole.
-func storeCheckpoints(path string, recs []checkpointRecord) error {
+// storeCheckpoints persists recs atomically: written to a temporary file
+// and renamed over path, so that after a kill -9 path holds either the old
+// or the new checkpoints, whole. With sync, recs go to path's synced copy
+// instead, the temporary file fsynced before the rename and the directory
+// after it, so that this holds after a power loss too.
+func storeCheckpoints(path string, recs []checkpointRecord, sync bool) error {
 	data, err := json.Marshal(checkpointFile{Version: checkpointVersion, Files: recs})
 	if err != nil {
 		return fmt.Errorf("inputs: encode checkpoints: %w", err)
 	}
 	data = append(data, '\n')
+	if sync {
+		path += syncedSuffix
+	}
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -75,15 +112,20 @@ func storeCheckpoints(path string, recs []checkpointRecord) error {
 		f.Close()
 		return fmt.Errorf("inputs: write checkpoint file: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("inputs: sync checkpoint file: %w", err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("inputs: sync checkpoint file: %w", err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("inputs: write checkpoint file: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("inputs: replace checkpoint file: %w", err)
+	}
+	if !sync {
+		return nil
 	}
 	return syncDir(filepath.Dir(path))
 }

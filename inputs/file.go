@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"pulse/lograte"
 )
 
 // Where a File input starts in files it finds at its very first start.
@@ -42,23 +44,34 @@ type FileOptions struct {
 	GlobInterval time.Duration
 
 	// CheckpointFile is where committed offsets are persisted (JSON,
-	// replaced atomically). Required.
+	// replaced atomically; CheckpointFile+".synced" is its fsynced copy).
+	// Required.
 	CheckpointFile string
-	// CheckpointEvery is how often the checkpoint file is written when it
-	// changed; it is also written when Run ends. Default 1s.
+	// CheckpointEvery is the least time between the starts of two writes
+	// of the checkpoint file. The file is written as soon as batches are
+	// committed, one write at a time, commits arriving during a write going
+	// into the next (so a kill -9 re-reads only what was committed in the
+	// last moments); this bounds how often that is. It is also written
+	// when Run ends. Default 10ms.
 	CheckpointEvery time.Duration
+	// CheckpointSyncEvery is how often, when it changed, the checkpoint is
+	// also written with fsyncs to CheckpointFile+".synced", the copy a
+	// restart falls back to if a power loss tore CheckpointFile (whose
+	// writes are not fsynced). Default 1s.
+	CheckpointSyncEvery time.Duration
 
 	Logger *slog.Logger // default slog.Default()
 }
 
 // Defaults of FileOptions and StdinOptions.
 const (
-	DefaultMaxLineBytes    = 64 << 10
-	DefaultBatchEvents     = 4096
-	DefaultBatchBytes      = 1 << 20
-	DefaultPollInterval    = 200 * time.Millisecond
-	DefaultGlobInterval    = time.Second
-	DefaultCheckpointEvery = time.Second
+	DefaultMaxLineBytes        = 64 << 10
+	DefaultBatchEvents         = 4096
+	DefaultBatchBytes          = 1 << 20
+	DefaultPollInterval        = 200 * time.Millisecond
+	DefaultGlobInterval        = time.Second
+	DefaultCheckpointEvery     = 10 * time.Millisecond
+	DefaultCheckpointSyncEvery = time.Second
 )
 
 // File follows the files matching a set of glob patterns, like tail -F:
@@ -104,7 +117,7 @@ func NewFile(opts FileOptions) (*File, error) {
 		return nil, fmt.Errorf("inputs: file %q: no checkpoint file", opts.Name)
 	}
 	if opts.MaxLineBytes < 0 || opts.BatchEvents < 0 || opts.BatchBytes < 0 ||
-		opts.PollInterval < 0 || opts.GlobInterval < 0 || opts.CheckpointEvery < 0 {
+		opts.PollInterval < 0 || opts.GlobInterval < 0 || opts.CheckpointEvery < 0 || opts.CheckpointSyncEvery < 0 {
 		return nil, fmt.Errorf("inputs: file %q: negative limit or interval", opts.Name)
 	}
 	opts.MaxLineBytes = cmpOr(opts.MaxLineBytes, DefaultMaxLineBytes)
@@ -113,6 +126,7 @@ func NewFile(opts FileOptions) (*File, error) {
 	opts.PollInterval = cmpOr(opts.PollInterval, DefaultPollInterval)
 	opts.GlobInterval = cmpOr(opts.GlobInterval, DefaultGlobInterval)
 	opts.CheckpointEvery = cmpOr(opts.CheckpointEvery, DefaultCheckpointEvery)
+	opts.CheckpointSyncEvery = cmpOr(opts.CheckpointSyncEvery, DefaultCheckpointSyncEvery)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -121,7 +135,8 @@ func NewFile(opts FileOptions) (*File, error) {
 		log:  opts.Logger.With("input", opts.Name),
 		ckpt: newCheckpoints(),
 	}
-	f.writer = &checkpointWriter{path: opts.CheckpointFile, ckpt: f.ckpt, log: f.log}
+	f.writer = &checkpointWriter{path: opts.CheckpointFile, ckpt: f.ckpt, log: f.log,
+		failLog: lograte.Limiter{Every: 10 * time.Second}}
 	return f, nil
 }
 
@@ -147,7 +162,7 @@ func (f *File) Run(ctx context.Context, emit Emit) error {
 	}
 	defer f.running.Store(false)
 
-	offsets, found, err := loadCheckpoints(f.opts.CheckpointFile)
+	offsets, found, err := loadCheckpoints(f.opts.CheckpointFile, f.log)
 	if err != nil {
 		return err
 	}
@@ -162,7 +177,7 @@ func (f *File) Run(ctx context.Context, emit Emit) error {
 
 	wctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { f.writer.loop(wctx, f.opts.CheckpointEvery) })
+	wg.Go(func() { f.writer.loop(wctx, f.opts.CheckpointEvery, f.opts.CheckpointSyncEvery) })
 
 	err = fl.run(ctx)
 	stop()
@@ -171,7 +186,7 @@ func (f *File) Run(ctx context.Context, emit Emit) error {
 		f.log.Info("file input stopping: batch not accepted", "err", err)
 	}
 	fl.close()
-	if err := f.writer.write(); err != nil {
+	if err := f.writer.flush(); err != nil {
 		return fmt.Errorf("inputs: file %q: final checkpoint: %w", f.opts.Name, err)
 	}
 	return nil
@@ -182,7 +197,7 @@ func (f *File) Run(ctx context.Context, emit Emit) error {
 // storing its open batches at shutdown) are persisted only by this: call it
 // once they are in. It is safe to call at any time, concurrently with Run.
 func (f *File) WriteCheckpoint() error {
-	if err := f.writer.write(); err != nil {
+	if err := f.writer.flush(); err != nil {
 		return fmt.Errorf("inputs: file %q: %w", f.opts.Name, err)
 	}
 	return nil

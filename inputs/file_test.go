@@ -534,7 +534,7 @@ func writeCheckpoints(t testing.TB, path string, recs []checkpointRecord) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := storeCheckpoints(path, recs); err != nil {
+	if err := storeCheckpoints(path, recs, false); err != nil {
 		t.Fatal(err)
 	}
 }
