@@ -31,7 +31,8 @@ func TestGenThenLsevents(t *testing.T) {
 		t.Fatalf("lsevents exit %d: %s", code, stderr.String())
 	}
 	// gen's default timestamps: 2026-11-21T10:00:00Z every 100µs.
-	want := "events-000001.log  5000    " + strconv.FormatInt(fi.Size(), 10) + "  2026-11-21T10:00:00.000Z  2026-11-21T10:00:00.499Z"
+	// Sizes in the config's units: 1.2MiB (-json has the exact count).
+	want := "events-000001.log  5000    " + strconv.FormatFloat(float64(fi.Size())/(1<<20), 'f', 1, 64) + "MiB  2026-11-21T10:00:00.000Z  2026-11-21T10:00:00.499Z"
 	if !strings.Contains(stdout.String(), want) {
 		t.Fatalf("lsevents output lacks %q:\n%s", want, stdout.String())
 	}
