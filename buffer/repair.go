@@ -82,7 +82,12 @@ func repairSegment(path string, end int64, tornOK bool, nextFirst uint64, st *se
 		return res, fmt.Errorf("repair %s: clean end %d beyond size %d", path, end, size)
 	}
 	tail := buf[end:]
-	if tornOK && resyncAfter(buf, int(end)+1, st.last) == len(buf) && tornTail(tail) {
+	// Not the newest segment, but the next one goes on with the very next
+	// seq: nothing was lost, the tail is a write torn by a crash before
+	// that segment was started (the recovery of older versions moved
+	// writes on without truncating).
+	continued := st.last > 0 && nextFirst == st.last+1
+	if (tornOK || continued) && resyncAfter(buf, int(end)+1, st.last) == len(buf) && tornTail(tail) {
 		if err := os.Truncate(path, end); err != nil {
 			return res, fmt.Errorf("truncate torn write in %s: %w", path, err)
 		}

@@ -225,3 +225,45 @@ func TestDamageMidSegment(t *testing.T) {
 	t.Logf("2 KiB of garbage: %d batches lost %v (%d events known), %d of %d delivered, %d .bad bytes",
 		lostBatches, lostIDs, s.LostEvents, len(got), n, s.BadBytes)
 }
+
+// TestTornTailOlderSegment: a torn tail in a segment before the newest,
+// left by an older version's recovery (it moved writes to a new segment
+// without truncating). The next segment goes on with the next seq: nothing
+// was lost, so it is a torn write, not corruption. With a seq missing it is
+// corruption.
+func TestTornTailOlderSegment(t *testing.T) {
+	for _, gap := range []bool{false, true} {
+		dir := t.TempDir()
+		opts := testOptions(t, dir)
+		opts.SegmentBytes = 4 << 10
+		q := openQueue(t, opts)
+		for i := range 12 { // 900-byte payloads: 4 per segment
+			mustPut(t, q, payload(fmt.Sprintf("m%d", i), 900), 1)
+		}
+		closeQueue(t, q)
+		// The torn frame had the seq the next run gave m8 again.
+		appendFileBytes(t, segmentFile(dir, 1), tornFrameBytes(9, payload("x", 900), 1)[:300])
+		want := 12
+		if gap { // and m8, the first frame of segment 2, is lost: a seq goes missing
+			b, err := os.ReadFile(segmentFile(dir, 2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f2 := segmentFrames(t, segmentFile(dir, 2))
+			if err := os.WriteFile(segmentFile(dir, 2), b[f2[1].off:], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			want = 11
+		}
+		q = openQueue(t, opts)
+		got := drain(t, q)
+		s := q.Stats()
+		if !gap && (s.TornWrites != 1 || s.BadSegments != 0 || s.CorruptBatches != 0 || len(got) != want) {
+			t.Fatalf("continued seqs: delivered %v, stats %+v", got, s)
+		}
+		if gap && (s.TornWrites != 0 || s.BadSegments != 1 || s.CorruptBatches != 1 || len(got) != want) {
+			t.Fatalf("a seq missing: delivered %v, stats %+v", got, s)
+		}
+		closeQueue(t, q)
+	}
+}
