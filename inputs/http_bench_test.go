@@ -58,37 +58,6 @@ func bodyOf(format string, n int) []byte {
 	return []byte(strings.Join(events, "\n") + "\n")
 }
 
-// The handler allocates per request, never per event.
-func TestHTTPHandlerAllocsPerEvent(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts do not hold under the race detector")
-	}
-	for _, tc := range []struct{ format, encoding string }{
-		{FormatPulse, ""}, {FormatPulse, "zstd"}, {FormatLines, ""}, {FormatNDJSON, ""}, {FormatLines, "gzip"},
-	} {
-		t.Run(tc.format+"/"+tc.encoding, func(t *testing.T) {
-			allocs := func(n int) float64 {
-				body := bodyOf(tc.format, n)
-				enc := byte(fuzzPlain)
-				switch tc.encoding {
-				case "zstd":
-					enc = fuzzZstd
-				case "gzip":
-					enc = fuzzGzip
-				}
-				body, _ = fuzzEncode(t, body, enc)
-				c := newHandlerCall(t, tc.format, tc.encoding, body)
-				return testing.AllocsPerRun(50, func() { c.run(t) })
-			}
-			few, many := allocs(10), allocs(2000)
-			t.Logf("allocs per request: %.1f with 10 events, %.1f with 2000", few, many)
-			if many > few+1 {
-				t.Errorf("allocations grow with events: %.1f with 10, %.1f with 2000", few, many)
-			}
-		})
-	}
-}
-
 func BenchmarkHTTPHandler(b *testing.B) {
 	const events = 1000
 	for _, tc := range []struct{ format, encoding string }{

@@ -387,24 +387,6 @@ func TestFrameIDs(t *testing.T) {
 	}
 }
 
-// The handler allocates per request, never per frame.
-func TestLogplexAllocsPerEvent(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts do not hold under the race detector")
-	}
-	allocs := func(n int) float64 {
-		c := newHandlerCall(t, FormatLogplex, "", logplexBody(logplexMsgs(0, n)...))
-		c.req.Header.Set(headerLogplexMsgCount, strconv.Itoa(n))
-		c.req.Header.Set(headerLogplexDrainToken, "d.x")
-		return testing.AllocsPerRun(50, func() { c.run(t) })
-	}
-	few, many := allocs(10), allocs(2000)
-	t.Logf("allocs per request: %.1f with 10 frames, %.1f with 2000", few, many)
-	if many > few+1 {
-		t.Errorf("allocations grow with frames: %.1f with 10, %.1f with 2000", few, many)
-	}
-}
-
 // copyingEmit copies every event, as the pipeline does, and commits.
 type copyingEmit struct {
 	buf    []byte

@@ -18,32 +18,12 @@ import (
 	"time"
 
 	"pulse/pipeline/parse"
+	"pulse/testenv"
 )
 
 // These tests drive real syslog clients: util-linux's logger (Debian's
-// bsdutils) and rsyslogd. .ci/run installs them; elsewhere the tests skip
-// without them, unless CI is set.
-
-// needTool returns the path of a tool, or fails (CI) or skips the test.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if p := filepath.Join("/usr/sbin", name); fileExists(p) { // not in a user's PATH
-			return p
-		}
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found and CI is set: install it (apt-get install -y %s): %v", name, pkg, err)
-		}
-		t.Skipf("%s not found: apt-get install -y %s to run this test", name, pkg)
-	}
-	return path
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
+// bsdutils) and rsyslogd. scripts/test.sh installs them; elsewhere the tests
+// skip without them, unless CI is set (testenv.NeedTool).
 
 // parsed is what a test checks of a received syslog message.
 type parsed struct {
@@ -85,7 +65,7 @@ func sameHost(got, host string) bool {
 // logger's remote modes, each into a Syslog input: every message arrives,
 // and parses with the host, app and message sent.
 func TestSyslogLoggerClient(t *testing.T) {
-	logger := needTool(t, "logger", "bsdutils")
+	logger := testenv.NeedTool(t, "logger", "bsdutils")
 	host, err := os.Hostname()
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +172,7 @@ func (b *lockedBuffer) String() string {
 // octet-counted, in RFC 5424: every line arrives, in order, with the
 // configured host and tag.
 func TestSyslogRsyslogForwarding(t *testing.T) {
-	rsyslogd := needTool(t, "rsyslogd", "rsyslog")
+	rsyslogd := testenv.NeedTool(t, "rsyslogd", "rsyslog")
 	rec := &recorder{}
 	srv := startSyslog(t, SyslogOptions{FlushEvery: 10 * time.Millisecond}, rec.emit)
 	_, port, _ := strings.Cut(srv.s.Addr(), ":")
