@@ -7,8 +7,10 @@ GO      ?= go
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o bin/pulse ./cmd/pulse
 
+# scripts/test.sh installs the tools the tests drive (apt-get), then vet,
+# staticcheck and the tests: the README's test command, and CI's.
 test:
-	$(GO) vet ./... && $(GO) test -race ./...
+	scripts/test.sh
 
 install: build
 	VERSION=$(VERSION) scripts/install.sh --binary bin/pulse
