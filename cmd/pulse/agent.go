@@ -32,7 +32,7 @@ func run1(merger bool, args []string, stdin io.Reader, stdout, stderr io.Writer)
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgFile := fs.String("config", "", "config `file` (default: the embedded default, stdin → ./pulse-data/out/local)")
+	cfgFile := fs.String("config", "", "config `FILE` (default: the embedded default, stdin → ./pulse-data/out/local)")
 	printCfg := fs.Bool("print-config", false, "print the effective config and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -165,7 +165,7 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgFile := fs.String("config", "", "config `file` to check")
+	cfgFile := fs.String("config", "", "config `FILE` to check")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

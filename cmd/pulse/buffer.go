@@ -51,11 +51,11 @@ func runBuffer(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("buffer "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, bufferUsage); fs.PrintDefaults() }
-	cfgFile := fs.String("config", "", "agent config `file`: its outputs' buffers and their caps")
+	cfgFile := fs.String("config", "", "agent config `FILE`: its outputs' buffers and their caps")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
 	to := new(string)
 	if cmd == "salvage" {
-		to = fs.String("to", "", "append the salvaged events to `file`, one per line, instead of putting the batches back")
+		to = fs.String("to", "", "append the salvaged events to `FILE`, one per line, instead of putting the batches back")
 	}
 	dirs, err := parseInterleaved(fs, args[1:])
 	if err != nil {

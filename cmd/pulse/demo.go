@@ -16,11 +16,11 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o demo.Options
-	fs.IntVar(&o.Events, "events", demo.DefaultDemoEvents, "events to generate")
-	fs.Float64Var(&o.Rate, "rate", 0, "events per `second` (0: as fast as possible)")
-	fs.StringVar(&o.Dir, "dir", "", "working `directory` (default: a new temp dir, removed at the end)")
+	fs.IntVar(&o.Events, "events", demo.DefaultDemoEvents, "`N` events to generate")
+	fs.Float64Var(&o.Rate, "rate", 0, "`N` events per second (0: as fast as possible)")
+	fs.StringVar(&o.Dir, "dir", "", "working `DIR` (default: a new temp dir, removed at the end)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
-	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultDemoTimeout, "give up when not every event arrived after this `long`")
+	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultDemoTimeout, "give up when not every event arrived after `D`")
 	quiet := fs.Bool("q", false, "no live progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2

@@ -17,9 +17,9 @@ func runLsevents(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o lsevents.Options
 	fs.BoolVar(&o.Watch, "watch", false, "refresh every -interval, like top, until interrupted")
-	fs.DurationVar(&o.Interval, "interval", lsevents.DefaultInterval, "refresh `period` with -watch")
+	fs.DurationVar(&o.Interval, "interval", lsevents.DefaultInterval, "refresh every `D` with -watch")
 	fs.BoolVar(&o.JSON, "json", false, "print JSON instead of tables")
-	fs.StringVar(&o.Config, "config", "", "agent config `file`: buffer caps for %CAP, and the default DIR (its data_dir)")
+	fs.StringVar(&o.Config, "config", "", "agent config `FILE`: buffer caps for %CAP, and the default DIR (its data_dir)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: pulse lsevents [-watch] [-json] [-config FILE] [DIR ...]\n\n"+
 			"DIR is an event directory (events-NNNNNN.log files) or an agent's data_dir (default %s).\n\n", lsevents.DefaultDir)
