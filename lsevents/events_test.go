@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,8 +231,6 @@ func TestWatch(t *testing.T) {
 		t.Fatalf("watch output:\n%q", text[:min(len(text), 600)])
 	}
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 func TestSize(t *testing.T) {
 	for _, tt := range []struct {
