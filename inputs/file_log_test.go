@@ -131,7 +131,7 @@ func TestFileTruncationCountsUnread(t *testing.T) {
 	}
 	mu.Unlock()
 	want := fmt.Sprintf("unread_bytes=%d", len(content)-read)
-	if read == 0 || read == len(content) || logs.lineWith("level=WARN", "file truncated before it was read to its end", want) != 1 {
+	if read == 0 || read == len(content) || logs.lineWith("level=WARN", "file truncated, reading it from the start: at least unread_bytes", want) != 1 {
 		t.Errorf("read %d of %d bytes; want one WARN with %s:\n%s", read, len(content), want, logs.String())
 	}
 }

@@ -271,14 +271,11 @@ func (fl *follower) orphaned(t *tail, now time.Time) {
 func (fl *follower) truncated(t *tail, size int64) {
 	fl.f.truncations.Add(1)
 	// Bytes the file held past the read offset are gone with the
-	// truncation (with copytruncate they are only in the copy); size was
-	// seen at the last read, so more may have been written since.
-	if unread := t.size - t.pos; unread > 0 {
-		fl.log.Warn("file truncated before it was read to its end, reading it from the start; at least unread_bytes written before the truncation were not read (with copytruncate they are only in the copy)",
-			"path", t.path, "offset", t.pos, "size", size, "unread_bytes", unread)
-	} else {
-		fl.log.Warn("file truncated, reading it from the start", "path", t.path, "offset", t.pos, "size", size, "unread_bytes", 0)
-	}
+	// truncation (with copytruncate they are only in the copy). t.size was
+	// last seen when the file was read: more may have been written since,
+	// above all while the input was held back by a full buffer.
+	fl.log.Warn("file truncated, reading it from the start: at least unread_bytes past offset were written before the truncation and not read (with copytruncate they are only in the copy)",
+		"path", t.path, "offset", t.pos, "size", size, "unread_bytes", max(t.size-t.pos, 0))
 	fl.f.ckpt.truncated(t.entry)
 	t.pos, t.seen, t.size = 0, 0, size
 	t.skipping = false
