@@ -160,6 +160,18 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bo
 		p.last = nil
 	}
 	p := bt.parts[0]
+	if len(bt.parts) == 1 && b.Replayable && c != nil && p.events > 0 && p.stored == 0 {
+		// Keep a replayable batch whole when it fits in one: split over
+		// two, its first part is stored but not committed (its input waits
+		// for the rest), and a crash before the second is stored makes the
+		// input read it again, the first part coming twice.
+		if n, size := bt.sizeOf(b, prefix); n <= bt.opts.MaxEvents && size <= bt.opts.MaxBytes &&
+			(p.events+n > bt.opts.MaxEvents || p.size(enc)+size > bt.opts.MaxBytes) {
+			if err := bt.flushPart(ctx, p); err != nil {
+				return false, err
+			}
+		}
+	}
 	for i, ev := range b.Events {
 		switch {
 		case len(bt.parts) == 1:
@@ -168,10 +180,7 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bo
 		default:
 			p = bt.parts[bucketOf(ev, bt.opts.HashField, len(bt.parts))]
 		}
-		need := len(ev) + 1
-		if prefix != nil {
-			need += len(prefix) + len(ev)/8 + 4
-		}
+		need := eventSize(ev, prefix)
 		// A batch some outputs already stored must reach the others as
 		// it is, before it grows.
 		if p.events > 0 && (p.stored > 0 || p.events >= bt.opts.MaxEvents || p.size(enc)+need > bt.opts.MaxBytes) {
@@ -211,6 +220,24 @@ func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bo
 		}
 	}
 	return true, nil
+}
+
+// eventSize is about the bytes ev adds to an open batch (its NDJSON prefix
+// included, if any): what add checks against MaxBytes.
+func eventSize(ev, prefix []byte) int {
+	need := len(ev) + 1
+	if prefix != nil {
+		need += len(prefix) + len(ev)/8 + 4
+	}
+	return need
+}
+
+// sizeOf returns the events of b and about the bytes they add to a batch.
+func (bt *batcher) sizeOf(b *inputs.Batch, prefix []byte) (events, size int) {
+	for _, ev := range b.Events {
+		size += eventSize(ev, prefix)
+	}
+	return len(b.Events), size
 }
 
 // flushIfOlder flushes the open batches at least maxWait old.
