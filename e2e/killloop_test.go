@@ -28,8 +28,8 @@ func TestKillLoop(t *testing.T) {
 		t.Skip("end-to-end kill loop; run without -short")
 	}
 	const (
-		events   = 1_250_000
-		rate     = 50_000 // lines/s: gen writes for 25 s, through the kills
+		events   = 1_800_000
+		rate     = 100_000 // lines/s: gen writes for 18 s, through the kills
 		kills    = 20
 		clusters = 3
 		batch    = 5000 // the default batch max_events
@@ -44,8 +44,8 @@ func TestKillLoop(t *testing.T) {
 	start := time.Now()
 	underLoad := 0
 	for kill := 1; kill <= kills; kill++ {
-		// A random moment 0.3–1.5 s into this run of the agent.
-		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
+		// A random moment 0.2–1 s into this run of the agent.
+		time.Sleep(time.Duration(200+rng.IntN(800)) * time.Millisecond)
 		if !agent.Running() {
 			t.Fatalf("agent exited on its own before kill %d:\n%s", kill, agent.Tail(30))
 		}
