@@ -43,6 +43,9 @@ func loadCheckpoints(path string, log *slog.Logger) (offsets map[fileID]int64, f
 		if err != nil {
 			log.Warn("checkpoint file unreadable, as after a power loss: resuming from its last synced copy; lines read since then come again",
 				"file", path, "err", err, "synced", path+syncedSuffix)
+		} else {
+			log.Warn("checkpoint file missing: resuming from its synced copy (to read the files again from the start, remove both)",
+				"file", path, "synced", path+syncedSuffix)
 		}
 		return synced, true, nil
 	case err != nil:
