@@ -312,7 +312,7 @@ func badFiles(dir, name string) ([]string, error) {
 	}
 	var bads []string
 	for _, e := range entries {
-		if e.Type().IsRegular() && isBadSegment(name, e.Name()) {
+		if e.Type().IsRegular() && quarantined(name, e.Name()) {
 			bads = append(bads, filepath.Join(dir, e.Name()))
 		}
 	}

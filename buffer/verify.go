@@ -187,7 +187,7 @@ func (r *VerifyReport) listDir() (nums []int64, bads []string, err error) {
 		fn := e.Name()
 		if num, ok := segmentNum(r.Name, fn); ok {
 			nums = append(nums, num)
-		} else if isBadSegment(r.Name, fn) {
+		} else if quarantined(r.Name, fn) {
 			bads = append(bads, fn)
 		} else if strings.HasPrefix(fn, r.Name+".diskqueue.meta.dat.") && strings.HasSuffix(fn, ".tmp") {
 			r.add(Problem{Severity: SevRecoverable, File: filepath.Join(r.Dir, fn),
@@ -201,15 +201,6 @@ func (r *VerifyReport) listDir() (nums []int64, bads []string, err error) {
 // isWouldBlock reports a lock held elsewhere.
 func isWouldBlock(err error) bool {
 	return errors.Is(err, syscall.EWOULDBLOCK)
-}
-
-func isBadSegment(name, file string) bool {
-	seg, ok := strings.CutSuffix(file, ".bad")
-	if !ok {
-		return false
-	}
-	_, ok = segmentNum(name, seg)
-	return ok
 }
 
 // metaStart is diskqueue's metadata as Verify takes it.

@@ -1,7 +1,6 @@
 package buffer
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -71,7 +70,7 @@ func (r *VerifyReport) verifySegment(path string, from int64, newest bool, tornF
 func (r *VerifyReport) cutAt(path string, buf []byte, p int, tornOK bool, sc *SegmentCheck) Problem {
 	tail := buf[p:]
 	next := resync(buf, p+1, maxSeq)
-	if tornOK && next == len(buf) && tornFrame(tail) {
+	if tornOK && next == len(buf) && tornTail(tail) {
 		pr := Problem{Severity: SevRecoverable, File: path, Offset: int64(p), Length: int64(len(tail)), Batches: 1,
 			What: fmt.Sprintf("torn write (%d bytes of an interrupted append): recoverable, nothing acknowledged lost; Open truncates it", len(tail))}
 		if len(tail) >= frameOverhead {
@@ -134,19 +133,4 @@ func verifiedFrameLen(buf []byte, p int, nextSeq uint64) int {
 		return 0
 	}
 	return size
-}
-
-// tornFrame reports whether tail is what an interrupted append leaves: the
-// start of one frame (shorter than a length prefix, or shorter than the
-// length it states), or zeros where the file grew but the data never
-// landed.
-func tornFrame(tail []byte) bool {
-	if len(tail) < lenPrefix {
-		return true
-	}
-	if len(bytes.Trim(tail, "\x00")) == 0 {
-		return true
-	}
-	n := binary.BigEndian.Uint32(tail)
-	return msgSizePlausible(n) && int64(len(tail)-lenPrefix) < int64(n)
 }
