@@ -20,7 +20,7 @@ tools=(
 	"logger bsdutils"         # inputs TestSyslogLoggerClient; e2e TestSyslogAndLogplexIntoAgent
 	"etcd etcd-server"        # terraform TestBootstrap, TestBootstrapFails (a real local etcd)
 	"etcdctl etcd-client"     # terraform TestBootstrap, TestBootstrapFails (incl. etcd_unreachable)
-	"shellcheck shellcheck"   # terraform TestScriptsShellcheck, TestUserDataRenders, TestEtcdUserDataRenders
+	"shellcheck shellcheck"   # terraform TestScriptsShellcheck, TestUserDataRenders, TestEtcdUserDataRenders; deploy TestRepoScriptsShellcheck
 	"ip iproute2"             # testenv.NetHost: e2e TestHostCutOff (network namespaces, as root)
 )
 # terraform itself is not packaged for Debian: terraform TestTerraformCLI
