@@ -1,0 +1,50 @@
+package config
+
+import (
+	"time"
+)
+
+// Buffer policies.
+const (
+	WhenFullBlock      = "block"
+	WhenFullDropOldest = "drop_oldest"
+	WhenFullDropNewest = "drop_newest"
+)
+
+// Buffer fsync modes: what a power loss may take (a kill -9 loses nothing
+// acknowledged in any). See buffer.FsyncMode.
+const (
+	FsyncNever    = "never"    // the OS writes back when it will (~30 s on Linux)
+	FsyncInterval = "interval" // at most every fsync_interval
+	FsyncAlways   = "always"   // before the source is acknowledged
+)
+
+// Buffer configures an output's disk buffer.
+type Buffer struct {
+	MaxBytes Size   `yaml:"max_bytes"`
+	WhenFull string `yaml:"when_full"` // block | drop_oldest | drop_newest
+	// Fsync (never | interval | always; default interval) and
+	// FsyncInterval (default 500ms) say when the buffer forces its writes
+	// to stable storage.
+	Fsync         string   `yaml:"fsync,omitempty"`
+	FsyncInterval Duration `yaml:"fsync_interval,omitempty"`
+}
+
+// validate checks the buffer of the output at p, whose batches are up to
+// batchMaxBytes.
+func (b *Buffer) validate(ck *checker, p string, batchMaxBytes Size) {
+	if b.MaxBytes < MinBufferBytes {
+		ck.addf(p+".buffer.max_bytes", "must be ≥ %v", MinBufferBytes)
+	} else if b.MaxBytes < 4*batchMaxBytes {
+		ck.addf(p+".buffer.max_bytes", "must hold at least 4 batches (4 × batch.max_bytes = %v)", 4*batchMaxBytes)
+	}
+	if !oneOf(b.WhenFull, WhenFullBlock, WhenFullDropOldest, WhenFullDropNewest) {
+		ck.addf(p+".buffer.when_full", "must be block, drop_oldest or drop_newest, not %q", b.WhenFull)
+	}
+	if !oneOf(b.Fsync, FsyncNever, FsyncInterval, FsyncAlways) {
+		ck.addf(p+".buffer.fsync", "unknown mode %q (never | interval | always)", b.Fsync)
+	}
+	if b.FsyncInterval < Duration(time.Millisecond) {
+		ck.addf(p+".buffer.fsync_interval", "must be ≥ 1ms")
+	}
+}
