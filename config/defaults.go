@@ -4,6 +4,26 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"pulse/buffer"
+	"pulse/inputs"
+	"pulse/merger"
+	"pulse/outputs"
+)
+
+// Defaults that are the configuration's own; the others are the defaults
+// of the packages that take the values (inputs, outputs, buffer, merger),
+// referred to by name below so that each is written once.
+const (
+	DefaultDataDir         = "./pulse-data"
+	DefaultShutdownTimeout = Duration(10 * time.Second)
+	DefaultHashBuckets     = 16
+	DefaultMetricsWindow   = Duration(10 * time.Second)
+	DefaultLateWindows     = 30
+	DefaultBatchMaxEvents  = 5000
+	DefaultBatchMaxBytes   = 1 * MiB
+	DefaultBatchMaxWait    = Duration(200 * time.Millisecond)
+	DefaultBufferMaxBytes  = 256 * MiB
 )
 
 // SetDefaults fills every unset field with its default.
@@ -12,10 +32,10 @@ func (c *Config) SetDefaults() {
 		c.ID, _ = os.Hostname()
 	}
 	if c.DataDir == "" {
-		c.DataDir = "./pulse-data"
+		c.DataDir = DefaultDataDir
 	}
 	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = Duration(10 * time.Second)
+		c.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.Admin.Listen == "" {
 		c.Admin.Listen, c.Admin.Default = DefaultAdminListen, true
@@ -29,40 +49,40 @@ func (c *Config) SetDefaults() {
 	for i := range c.Inputs {
 		in := &c.Inputs[i]
 		if in.Type == InputFile && in.StartAt == "" {
-			in.StartAt = "beginning"
+			in.StartAt = inputs.StartAtBeginning
 		}
 		if in.MaxLineBytes == 0 {
-			in.MaxLineBytes = 64 * KiB
+			in.MaxLineBytes = inputs.DefaultMaxLineBytes
 		}
 		if in.Type == InputFile && in.PollInterval == 0 {
-			in.PollInterval = Duration(200 * time.Millisecond)
+			in.PollInterval = Duration(inputs.DefaultPollInterval)
 		}
 		if in.Type == InputHTTP {
 			if in.Format == "" {
 				in.Format = FormatPulse
 			}
 			if in.MaxBodyBytes == 0 {
-				in.MaxBodyBytes = 64 * MiB
+				in.MaxBodyBytes = inputs.DefaultHTTPMaxBodyBytes
 			}
 			if in.PushBackAfter == 0 {
-				in.PushBackAfter = Duration(2 * time.Second)
+				in.PushBackAfter = Duration(inputs.DefaultHTTPPushBackAfter)
 			}
 		}
 	}
 	if m := c.Metrics; m != nil {
 		if m.Window == 0 {
-			m.Window = Duration(10 * time.Second)
+			m.Window = DefaultMetricsWindow
 		}
 		if m.LateWindows == 0 {
-			m.LateWindows = 30
+			m.LateWindows = DefaultLateWindows
 		}
 	}
 	if m := c.Merge; m != nil {
 		if m.Interval == 0 {
-			m.Interval = Duration(10 * time.Second)
+			m.Interval = Duration(merger.DefaultInterval)
 		}
 		if m.FinalizeAfter == 0 {
-			m.FinalizeAfter = Duration(6 * time.Minute)
+			m.FinalizeAfter = Duration(merger.DefaultFinalizeAfter)
 		}
 	}
 	for i := range c.Outputs {
@@ -78,22 +98,22 @@ func (c *Config) SetDefaults() {
 		}
 		if o.Type == OutputHTTP {
 			if o.Timeout == 0 {
-				o.Timeout = Duration(10 * time.Second)
+				o.Timeout = Duration(outputs.DefaultHTTPTimeout)
 			}
 			if o.MaxInFlight == 0 {
-				o.MaxInFlight = 2
+				o.MaxInFlight = outputs.DefaultHTTPMaxInFlight
 			}
 			if o.Balance == "" {
 				o.Balance = BalanceRoundRobin
 			}
 			if o.Balance == BalanceHash && o.HashBuckets == 0 {
-				o.HashBuckets = 16
+				o.HashBuckets = DefaultHashBuckets
 			}
 			if o.RetryInitial == 0 {
-				o.RetryInitial = Duration(100 * time.Millisecond)
+				o.RetryInitial = Duration(outputs.DefaultHTTPRetryInitial)
 			}
 			if o.RetryMax == 0 {
-				o.RetryMax = Duration(30 * time.Second)
+				o.RetryMax = Duration(outputs.DefaultHTTPRetryMax)
 			}
 		}
 		if o.Type == OutputFile {
@@ -101,20 +121,20 @@ func (c *Config) SetDefaults() {
 				o.Path = filepath.Join(c.DataDir, "out", o.Name)
 			}
 			if o.MaxFileBytes == 0 {
-				o.MaxFileBytes = 64 * MiB
+				o.MaxFileBytes = outputs.DefaultFileMaxBytes
 			}
 		}
 		if o.Batch.MaxEvents == 0 {
-			o.Batch.MaxEvents = 5000
+			o.Batch.MaxEvents = DefaultBatchMaxEvents
 		}
 		if o.Batch.MaxBytes == 0 {
-			o.Batch.MaxBytes = 1 * MiB
+			o.Batch.MaxBytes = DefaultBatchMaxBytes
 		}
 		if o.Batch.MaxWait == 0 {
-			o.Batch.MaxWait = Duration(200 * time.Millisecond)
+			o.Batch.MaxWait = DefaultBatchMaxWait
 		}
 		if o.Buffer.MaxBytes == 0 {
-			o.Buffer.MaxBytes = 256 * MiB
+			o.Buffer.MaxBytes = DefaultBufferMaxBytes
 		}
 		if o.Buffer.WhenFull == "" {
 			o.Buffer.WhenFull = WhenFullBlock
@@ -123,7 +143,7 @@ func (c *Config) SetDefaults() {
 			o.Buffer.Fsync = FsyncInterval
 		}
 		if o.Buffer.FsyncInterval == 0 {
-			o.Buffer.FsyncInterval = Duration(500 * time.Millisecond)
+			o.Buffer.FsyncInterval = Duration(buffer.DefaultFsyncInterval)
 		}
 	}
 }

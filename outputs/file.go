@@ -19,7 +19,7 @@ import (
 type FileOptions struct {
 	Name         string       // output name, for logs; default "file"
 	Dir          string       // directory of rotated files; required
-	MaxFileBytes int64        // rotate when the current file would exceed this; default 64 MiB
+	MaxFileBytes int64        // rotate when the current file would exceed this; default DefaultFileMaxBytes
 	MaxFiles     int          // keep at most this many files, removing the oldest; 0 keeps all
 	Logger       *slog.Logger // default slog.Default()
 }
@@ -45,6 +45,9 @@ type File struct {
 	batches, events, bytes, files atomic.Int64
 }
 
+// DefaultFileMaxBytes is FileOptions.MaxFileBytes when it is zero.
+const DefaultFileMaxBytes = 64 << 20
+
 // Retry of failed writes (a full disk, say): from fileRetryInitial up to
 // fileRetryMax between attempts, forever.
 const (
@@ -61,7 +64,7 @@ func NewFile(opts FileOptions) (*File, error) {
 		return nil, fmt.Errorf("file output %q: no directory", opts.Name)
 	}
 	if opts.MaxFileBytes <= 0 {
-		opts.MaxFileBytes = 64 << 20
+		opts.MaxFileBytes = DefaultFileMaxBytes
 	}
 	if opts.MaxFiles < 0 {
 		opts.MaxFiles = 0

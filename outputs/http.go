@@ -38,10 +38,10 @@ type HTTPOptions struct {
 	// ("" for none): payloads of one output may differ, e.g. across a
 	// configuration change while batches wait in the buffer.
 	ContentEncoding func(payload []byte) string
-	Timeout         time.Duration // per request, on each node; default 10s
-	MaxInFlight     int           // batches in flight at once per node; default 2
-	RetryInitial    time.Duration // first step of a failed node's probe backoff; default 100ms
-	RetryMax        time.Duration // cap of that backoff; default 30s
+	Timeout         time.Duration // per request, on each node; default DefaultHTTPTimeout
+	MaxInFlight     int           // batches in flight at once per node; default DefaultHTTPMaxInFlight
+	RetryInitial    time.Duration // first step of a failed node's probe backoff; default DefaultHTTPRetryInitial
+	RetryMax        time.Duration // cap of that backoff; default DefaultHTTPRetryMax
 	DeadLetterDir   string        // required: where permanently rejected batches are set aside
 	Logger          *slog.Logger  // default slog.Default()
 }
@@ -101,6 +101,14 @@ type nodeLog struct {
 	out, back lograte.Limiter
 }
 
+// Defaults of HTTPOptions, taken where a field is zero.
+const (
+	DefaultHTTPTimeout      = 10 * time.Second // per request
+	DefaultHTTPMaxInFlight  = 2                // batches in flight per node
+	DefaultHTTPRetryInitial = 100 * time.Millisecond
+	DefaultHTTPRetryMax     = 30 * time.Second
+)
+
 // logEvery is how often a repeated failure is logged, per output and kind.
 const logEvery = 5 * time.Second
 
@@ -126,16 +134,16 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 		opts.ContentType = "application/octet-stream"
 	}
 	if opts.Timeout <= 0 {
-		opts.Timeout = 10 * time.Second
+		opts.Timeout = DefaultHTTPTimeout
 	}
 	if opts.MaxInFlight <= 0 {
-		opts.MaxInFlight = 2
+		opts.MaxInFlight = DefaultHTTPMaxInFlight
 	}
 	if opts.RetryInitial <= 0 {
-		opts.RetryInitial = 100 * time.Millisecond
+		opts.RetryInitial = DefaultHTTPRetryInitial
 	}
 	if opts.RetryMax <= 0 {
-		opts.RetryMax = 30 * time.Second
+		opts.RetryMax = DefaultHTTPRetryMax
 	}
 	opts.RetryMax = max(opts.RetryMax, opts.RetryInitial)
 	if opts.Logger == nil {
