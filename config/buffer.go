@@ -2,21 +2,23 @@ package config
 
 import (
 	"time"
+
+	"pulse/buffer"
 )
 
-// Buffer policies.
+// Buffer policies (buffer.Policy).
 const (
-	WhenFullBlock      = "block"
-	WhenFullDropOldest = "drop_oldest"
-	WhenFullDropNewest = "drop_newest"
+	WhenFullBlock      = string(buffer.Block)
+	WhenFullDropOldest = string(buffer.DropOldest)
+	WhenFullDropNewest = string(buffer.DropNewest)
 )
 
 // Buffer fsync modes: what a power loss may take (a kill -9 loses nothing
 // acknowledged in any). See buffer.FsyncMode.
 const (
-	FsyncNever    = "never"    // the OS writes back when it will (~30 s on Linux)
-	FsyncInterval = "interval" // at most every fsync_interval
-	FsyncAlways   = "always"   // before the source is acknowledged
+	FsyncNever    = string(buffer.FsyncNever)    // the OS writes back when it will (~30 s on Linux)
+	FsyncInterval = string(buffer.FsyncInterval) // at most every fsync_interval
+	FsyncAlways   = string(buffer.FsyncAlways)   // before the source is acknowledged
 )
 
 // Buffer configures an output's disk buffer.

@@ -49,7 +49,7 @@ func (c *Config) SetDefaults() {
 	for i := range c.Inputs {
 		in := &c.Inputs[i]
 		if in.Type == InputFile && in.StartAt == "" {
-			in.StartAt = inputs.StartAtBeginning
+			in.StartAt = StartAtBeginning
 		}
 		if in.MaxLineBytes == 0 {
 			in.MaxLineBytes = inputs.DefaultMaxLineBytes

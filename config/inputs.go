@@ -5,19 +5,25 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"pulse/inputs"
 )
 
-// Input types and formats.
+// Input types, formats of an http input and start_at positions of a file
+// input; the formats and positions are the inputs package's.
 const (
 	InputFile   = "file"
 	InputStdin  = "stdin"
 	InputHTTP   = "http"
 	InputSyslog = "syslog"
 
-	FormatPulse   = "pulse"
-	FormatLines   = "lines"
-	FormatNDJSON  = "ndjson"
-	FormatLogplex = "logplex"
+	FormatPulse   = inputs.FormatPulse
+	FormatLines   = inputs.FormatLines
+	FormatNDJSON  = inputs.FormatNDJSON
+	FormatLogplex = inputs.FormatLogplex
+
+	StartAtBeginning = inputs.StartAtBeginning
+	StartAtEnd       = inputs.StartAtEnd
 )
 
 // Input is one source of events.
@@ -57,7 +63,7 @@ func (in *Input) validate(ck *checker, p string) {
 				ck.addf(fmt.Sprintf("%s.paths[%d]", p, j), "bad glob pattern %q", g)
 			}
 		}
-		if !oneOf(in.StartAt, "beginning", "end") {
+		if !oneOf(in.StartAt, StartAtBeginning, StartAtEnd) {
 			ck.addf(p+".start_at", "must be beginning or end, not %q", in.StartAt)
 		}
 		if in.PollInterval < Duration(time.Millisecond) {

@@ -4,24 +4,33 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"pulse/outputs"
+	"pulse/pipeline"
+	"pulse/protocol"
 )
 
-// Output types, streams and encodings.
+// Output types, streams, encodings, compressions and balance modes: each
+// value is the one of the package that takes it.
 const (
 	OutputHTTP = "http"
 	OutputFile = "file"
 
-	StreamEvents    = "events"
-	StreamFragments = "fragments"
-	StreamSnapshots = "snapshots"
+	StreamEvents    = string(protocol.StreamEvents)
+	StreamFragments = string(protocol.StreamFragments)
+	StreamSnapshots = string(protocol.StreamSnapshots)
 
-	EncodingLines  = "lines"
-	EncodingNDJSON = "ndjson"
-	EncodingPulse  = "pulse"
+	EncodingLines  = string(pipeline.Lines)
+	EncodingNDJSON = string(pipeline.NDJSON)
+	EncodingPulse  = string(pipeline.Pulse)
 
-	BalanceRoundRobin  = "round_robin"
-	BalanceLeastLoaded = "least_loaded"
-	BalanceHash        = "hash"
+	CompressionZstd = string(protocol.CompressZstd)
+	CompressionS2   = string(protocol.CompressS2)
+	CompressionNone = string(protocol.CompressNone)
+
+	BalanceRoundRobin  = outputs.BalanceRoundRobin
+	BalanceLeastLoaded = outputs.BalanceLeastLoaded
+	BalanceHash        = outputs.BalanceHash
 )
 
 // Output is one destination, with its own batches and its own disk buffer.
@@ -79,11 +88,11 @@ func (o *Output) validate(ck *checker, p string) {
 		ck.addf(p+".encoding", "unknown encoding %q (want lines, ndjson or pulse)", o.Encoding)
 	}
 	switch {
-	case !oneOf(o.Compression, "", "zstd", "s2", "none"):
+	case !oneOf(o.Compression, "", CompressionZstd, CompressionS2, CompressionNone):
 		ck.addf(p+".compression", "unknown compression %q (want zstd, s2 or none)", o.Compression)
 	case o.Compression != "" && o.Encoding != EncodingPulse:
 		ck.addf(p+".compression", "applies to the pulse encoding only (this output's encoding is %s)", o.Encoding)
-	case o.Compression == "s2" && o.Type == OutputFile:
+	case o.Compression == CompressionS2 && o.Type == OutputFile:
 		// S2 blocks do not delimit themselves, unlike zstd frames.
 		ck.addf(p+".compression", "s2 is for http outputs; a file output takes zstd or none")
 	}
