@@ -19,6 +19,7 @@ import (
 	"pulse/admin"
 	"pulse/buffer"
 	"pulse/config"
+	"pulse/event"
 	"pulse/inputs"
 	"pulse/merger"
 	"pulse/metrics"
@@ -29,7 +30,7 @@ import (
 
 // input is what the agent needs of an input.
 type input interface {
-	Run(ctx context.Context, emit inputs.Emit) error
+	Run(ctx context.Context, emit event.Emit) error
 }
 
 // output is what the agent needs of an output.

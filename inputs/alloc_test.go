@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
+
+	"pulse/event"
 )
 
 // Allocation counts hold only without the race detector, which makes
@@ -49,7 +51,7 @@ func TestSyslogConnAllocsPerMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	var events int
-	emit := func(_ context.Context, b *Batch) error { events += len(b.Events); return nil }
+	emit := func(_ context.Context, b *event.Batch) error { events += len(b.Events); return nil }
 	for _, framing := range []string{"octet", "newline"} {
 		allocs := func(n int) float64 {
 			var stream []byte

@@ -1,10 +1,12 @@
 package inputs
 
+import "pulse/event"
+
 // lineBatcher cuts lines out of a read buffer into a Batch whose events
 // alias that buffer, within the event-count and byte limits of a batch.
 type lineBatcher struct {
 	split     splitter
-	batch     Batch
+	batch     event.Batch
 	bytes     int // sum of the event lengths in batch
 	cut       int // events in batch that were cut to maxLine
 	maxEvents int
@@ -14,7 +16,7 @@ type lineBatcher struct {
 func newLineBatcher(name, source string, maxLine, maxEvents, maxBytes int) *lineBatcher {
 	return &lineBatcher{
 		split:     splitter{maxLine: maxLine},
-		batch:     Batch{Input: name, Source: source, Events: make([][]byte, 0, maxEvents)},
+		batch:     event.Batch{Input: name, Source: source, Events: make([][]byte, 0, maxEvents)},
 		maxEvents: maxEvents,
 		maxBytes:  maxBytes,
 	}

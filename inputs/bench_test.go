@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"pulse/event"
 )
 
 const (
@@ -64,7 +66,7 @@ func BenchmarkFileRead(b *testing.B) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		events := 0
-		emit := func(_ context.Context, batch *Batch) error {
+		emit := func(_ context.Context, batch *event.Batch) error {
 			events += len(batch.Events)
 			batch.Commit()
 			if events >= benchLines {
@@ -105,7 +107,7 @@ func BenchmarkStdinRead(b *testing.B) {
 		events := 0
 		b.StartTimer()
 		t0 := time.Now()
-		err = s.Run(context.Background(), func(_ context.Context, batch *Batch) error { events += len(batch.Events); return nil })
+		err = s.Run(context.Background(), func(_ context.Context, batch *event.Batch) error { events += len(batch.Events); return nil })
 		elapsed += time.Since(t0)
 		in.Close()
 		if err != nil || events != benchLines {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pulse/event"
 	"pulse/lograte"
 )
 
@@ -21,7 +22,7 @@ const (
 
 // FileOptions configure a File input.
 type FileOptions struct {
-	Name  string   // input name (goes into Batch.Input); default "file"
+	Name  string   // input name (goes into event.Batch.Input); default "file"
 	Paths []string // glob patterns (filepath.Glob syntax)
 
 	// StartAt is where to start in files that have no checkpoint and exist
@@ -153,7 +154,7 @@ func cmpOr[T comparable](v, def T) T {
 // checkpoint and returns nil. It returns an error if it cannot start (the
 // checkpoint file is unreadable or corrupt) or the final checkpoint cannot
 // be written. Run may not be called concurrently with itself.
-func (f *File) Run(ctx context.Context, emit Emit) error {
+func (f *File) Run(ctx context.Context, emit event.Emit) error {
 	if emit == nil {
 		return fmt.Errorf("inputs: file %q: nil emit", f.opts.Name)
 	}

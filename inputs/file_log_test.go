@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"pulse/event"
 )
 
 // logBuffer collects a logger's text lines; the input's goroutines write
@@ -96,7 +98,7 @@ func TestFileTruncationCountsUnread(t *testing.T) {
 	blocked, release := make(chan struct{}), make(chan struct{})
 	var mu sync.Mutex
 	events, calls := 0, 0
-	emit := func(_ context.Context, b *Batch) error {
+	emit := func(_ context.Context, b *event.Batch) error {
 		mu.Lock()
 		calls++
 		events += len(b.Events)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pulse/event"
 )
 
 const timeout = 10 * time.Second
@@ -428,7 +430,7 @@ func TestFileEmitError(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := 0
-	err = f.Run(context.Background(), func(_ context.Context, b *Batch) error {
+	err = f.Run(context.Background(), func(_ context.Context, b *event.Batch) error {
 		calls++
 		if calls == 2 {
 			return errTestStop
@@ -464,7 +466,7 @@ func TestFileBatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	before := time.Now()
 	events := 0
-	err = f.Run(ctx, func(_ context.Context, b *Batch) error {
+	err = f.Run(ctx, func(_ context.Context, b *event.Batch) error {
 		if b.Input != "test" || b.Source != path || b.Commit == nil || b.Time.Before(before) {
 			t.Errorf("batch = %+v", b)
 		}
@@ -568,7 +570,7 @@ func TestFileBackpressure(t *testing.T) {
 	first := make(chan func(), 1)
 	blocked, release := make(chan struct{}), make(chan struct{})
 	calls := 0
-	emit := func(_ context.Context, b *Batch) error {
+	emit := func(_ context.Context, b *event.Batch) error {
 		calls++
 		switch calls {
 		case 1:

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"pulse/event"
 	"pulse/lograte"
 )
 
@@ -26,7 +27,7 @@ type follower struct {
 	f    *File
 	opts *FileOptions
 	log  *slog.Logger
-	emit Emit
+	emit event.Emit
 	ctx  context.Context // Run's, for emit
 
 	buf   []byte
@@ -49,7 +50,7 @@ type follower struct {
 	patternsStart time.Time      // the first scan
 }
 
-func newFollower(f *File, emit Emit) *follower {
+func newFollower(f *File, emit event.Emit) *follower {
 	o := &f.opts
 	every := 10 * time.Second
 	lb := newLineBatcher(o.Name, "", o.MaxLineBytes, o.BatchEvents, o.BatchBytes)

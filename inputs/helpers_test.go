@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"pulse/event"
 )
 
 // waitFor polls cond until it holds, failing the test after timeout.
@@ -43,7 +45,7 @@ type recorder struct {
 	batches []recBatch
 }
 
-func (r *recorder) emit(_ context.Context, b *Batch) error {
+func (r *recorder) emit(_ context.Context, b *event.Batch) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.fail != nil {

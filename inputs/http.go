@@ -3,7 +3,6 @@ package inputs
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pulse/event"
 	"pulse/lograte"
 
 	"github.com/valyala/fasthttp"
@@ -64,11 +64,6 @@ const (
 	StreamFragments = "fragments" // records are metric fragments (a merger's input)
 )
 
-// ErrRejected marks a batch its receiver refuses for good: retrying the
-// same batch cannot succeed (a record does not decode, say). An Emit wraps
-// it; the HTTP input answers 400 (counted as a bad body) instead of 503.
-var ErrRejected = errors.New("batch rejected")
-
 // Connection limits of the server. Slow clients are bounded by them, and so
 // is graceful shutdown, which waits for requests being read.
 const (
@@ -81,7 +76,7 @@ const (
 
 // HTTPOptions configure an HTTP input. Zero values take the defaults.
 type HTTPOptions struct {
-	Name   string // input name (goes into Batch.Input); default "http"
+	Name   string // input name (goes into event.Batch.Input); default "http"
 	Listen string // host:port to listen on, e.g. "127.0.0.1:8080"; port 0 picks one
 	Format string // FormatPulse (default), FormatLines, FormatNDJSON or FormatLogplex
 
@@ -237,7 +232,7 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 // it stops accepting, answers requests still waiting 503, and returns once
 // every handler has returned. It returns an error if it cannot listen.
 // Run may be called once.
-func (h *HTTP) Run(ctx context.Context, emit Emit) error {
+func (h *HTTP) Run(ctx context.Context, emit event.Emit) error {
 	if emit == nil {
 		return fmt.Errorf("inputs: http %q: nil emit", h.opts.Name)
 	}

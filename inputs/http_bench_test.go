@@ -9,6 +9,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"pulse/event"
 	"pulse/protocol"
 )
 
@@ -27,7 +28,7 @@ func newHandlerCall(tb testing.TB, format, encoding string, body []byte) *handle
 	if err != nil {
 		tb.Fatal(err)
 	}
-	committing := func(_ context.Context, b *Batch) error { b.Commit(); return nil }
+	committing := func(_ context.Context, b *event.Batch) error { b.Commit(); return nil }
 	c := &handlerCall{handle: h.handler(context.Background(), committing), remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1234}}
 	c.req.Header.SetMethod("POST")
 	c.req.SetRequestURI(protocol.Path)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"pulse/event"
 	"pulse/protocol"
 )
 
@@ -33,7 +34,7 @@ type httpScratch struct {
 	events [][]byte // alias body or the request's own body
 	br     bytes.Reader
 	gz     *gzip.Reader
-	batch  Batch
+	batch  event.Batch
 }
 
 // Reuse caps: a scratch grown past them by a huge request is dropped

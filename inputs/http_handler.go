@@ -16,12 +16,13 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"pulse/event"
 	"pulse/protocol"
 )
 
 // handler returns the request handler. ctx is cancelled when the input
 // shuts down: waiting requests are then answered 503.
-func (h *HTTP) handler(ctx context.Context, emit Emit) fasthttp.RequestHandler {
+func (h *HTTP) handler(ctx context.Context, emit event.Emit) fasthttp.RequestHandler {
 	return func(rc *fasthttp.RequestCtx) {
 		h.stats.requests.Add(1)
 		if !h.gate.enter() {
@@ -41,7 +42,7 @@ func errShuttingDown() *httpError {
 
 // serve handles one request. It answers 200 itself and returns the
 // rejection otherwise.
-func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *httpError {
+func (h *HTTP) serve(ctx context.Context, emit event.Emit, rc *fasthttp.RequestCtx) *httpError {
 	if ctx.Err() != nil {
 		return errShuttingDown()
 	}
@@ -89,7 +90,7 @@ func (h *HTTP) serve(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *h
 
 // store emits s.events as one batch from source and waits until they are
 // committed: in every output's buffer. It counts them as accepted.
-func (h *HTTP) store(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx, s *httpScratch, source string) *httpError {
+func (h *HTTP) store(ctx context.Context, emit event.Emit, rc *fasthttp.RequestCtx, s *httpScratch, source string) *httpError {
 	if len(s.events) == 0 {
 		return nil // nothing to store
 	}
@@ -99,7 +100,7 @@ func (h *HTTP) store(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx, s 
 	}
 	done := &commitSignal{c: make(chan struct{})}
 	b := &s.batch
-	*b = Batch{
+	*b = event.Batch{
 		Input:  h.opts.Name,
 		Source: source,
 		Time:   time.Now(),
@@ -111,10 +112,10 @@ func (h *HTTP) store(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx, s 
 	err := emit(ectx, b)
 	expired := ectx.Err() != nil
 	cancel()
-	*b = Batch{} // the pipeline has copied the events; keep no references
+	*b = event.Batch{} // the pipeline has copied the events; keep no references
 	if err != nil {
 		switch {
-		case errors.Is(err, ErrRejected):
+		case errors.Is(err, event.ErrRejected):
 			return badBody("%v", err)
 		case ctx.Err() != nil:
 			return errShuttingDown()
@@ -135,7 +136,7 @@ func (h *HTTP) store(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx, s 
 	return nil
 }
 
-// commitSignal turns Batch.Commit into a channel. A fresh one per request,
+// commitSignal turns event.Batch.Commit into a channel. A fresh one per request,
 // so that a Commit arriving after its request gave up (shutdown) can never
 // answer a later request.
 type commitSignal struct {

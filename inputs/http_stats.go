@@ -16,7 +16,7 @@ type HTTPStats struct {
 
 // HTTPRejected counts requests not answered 200, by reason.
 type HTTPRejected struct {
-	BadBody       int64 // 400: a body that does not decode (bad framing, JSON, compression), too many events, or rejected by emit (ErrRejected)
+	BadBody       int64 // 400: a body that does not decode (bad framing, JSON, compression), too many events, or rejected by emit (event.ErrRejected)
 	TooLarge      int64 // 413: a body over MaxBodyBytes as sent, or 431: headers too large
 	Unauthorized  int64 // 401: missing or wrong bearer token
 	WrongEncoding int64 // 415: a Content-Encoding other than zstd, s2, gzip or none

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"pulse/event"
 	"pulse/protocol"
 )
 
@@ -73,11 +74,11 @@ func TestNewHTTPStreamOptions(t *testing.T) {
 	}
 }
 
-// An emit refusing a batch for good (ErrRejected) gets the client a 400,
+// An emit refusing a batch for good (event.ErrRejected) gets the client a 400,
 // never retried, rather than a 503.
 func TestHTTPEmitRejected(t *testing.T) {
-	reject := func(context.Context, *Batch) error {
-		return fmt.Errorf("merger: record 1 of 2: %w: not a fragment", ErrRejected)
+	reject := func(context.Context, *event.Batch) error {
+		return fmt.Errorf("merger: record 1 of 2: %w: not a fragment", event.ErrRejected)
 	}
 	s := startHTTP(t, HTTPOptions{Format: FormatPulse, Stream: StreamFragments}, reject)
 	r := post(t, nil, "POST", s.url+protocol.Path, pulseBody("a", "b"), protocol.HeaderStream, StreamFragments)

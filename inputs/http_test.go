@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"pulse/event"
 	"pulse/protocol"
 )
 
@@ -27,7 +28,7 @@ type httpServer struct {
 
 // startHTTP runs an HTTP input with opts (Listen defaults to
 // 127.0.0.1:0) and emit until the test ends.
-func startHTTP(t testing.TB, opts HTTPOptions, emit Emit) *httpServer {
+func startHTTP(t testing.TB, opts HTTPOptions, emit event.Emit) *httpServer {
 	t.Helper()
 	opts.Listen = cmpOr(opts.Listen, "127.0.0.1:0")
 	if opts.Logger == nil {
@@ -151,7 +152,7 @@ func newLaterCommitter(t testing.TB) *laterCommitter {
 	return c
 }
 
-func (c *laterCommitter) emit(ctx context.Context, b *Batch) error {
+func (c *laterCommitter) emit(ctx context.Context, b *event.Batch) error {
 	if err := c.rec.emit(ctx, b); err != nil {
 		return err
 	}
@@ -421,7 +422,7 @@ func postChunked(t testing.TB, url string, n int, headers ...string) reply {
 
 func TestHTTPPushBack(t *testing.T) {
 	var calls sync.WaitGroup
-	blocked := func(ctx context.Context, b *Batch) error {
+	blocked := func(ctx context.Context, b *event.Batch) error {
 		calls.Add(1)
 		defer calls.Done()
 		<-ctx.Done() // a buffer that stays full
@@ -444,7 +445,7 @@ func TestHTTPPushBack(t *testing.T) {
 }
 
 func TestHTTPUnavailable(t *testing.T) {
-	closed := func(context.Context, *Batch) error { return errors.New("pipeline closed") }
+	closed := func(context.Context, *event.Batch) error { return errors.New("pipeline closed") }
 	s := startHTTP(t, HTTPOptions{Format: FormatLines}, closed)
 	r := post(t, nil, "POST", s.url+"/", []byte("a\n"))
 	if r.status != http.StatusServiceUnavailable || r.retryAfter != "1" {

@@ -8,7 +8,8 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"pulse/pipeline/parse"
+	"pulse/event"
+	"pulse/parse"
 )
 
 // Headers of a Logplex drain request.
@@ -31,7 +32,7 @@ var errTooManyFrames = errors.New("too many frames")
 // serveLogplex handles one Logplex drain request, after the method and
 // authorization checks, as FormatLogplex describes. It answers 200 itself
 // and returns the rejection otherwise.
-func (h *HTTP) serveLogplex(ctx context.Context, emit Emit, rc *fasthttp.RequestCtx) *httpError {
+func (h *HTTP) serveLogplex(ctx context.Context, emit event.Emit, rc *fasthttp.RequestCtx) *httpError {
 	id := rc.Request.Header.Peek(headerLogplexFrameID)
 	if len(id) > maxFrameIDBytes {
 		return badBody("%s is longer than %d bytes", headerLogplexFrameID, maxFrameIDBytes)

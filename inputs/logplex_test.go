@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"pulse/pipeline/parse"
+	"pulse/event"
+	"pulse/parse"
 )
 
 // logplexFrame returns msg as a Logplex frame: "LEN SP MSG\n", LEN
@@ -216,7 +217,7 @@ func TestLogplexRejects(t *testing.T) {
 func TestLogplexFrameIDInProgress(t *testing.T) {
 	rec := &recorder{hold: true}
 	var failing atomic.Bool
-	emit := func(ctx context.Context, b *Batch) error {
+	emit := func(ctx context.Context, b *event.Batch) error {
 		if failing.Load() {
 			return errors.New("test: pipeline closed")
 		}
@@ -393,7 +394,7 @@ type copyingEmit struct {
 	events atomic.Int64
 }
 
-func (c *copyingEmit) emit(_ context.Context, b *Batch) error {
+func (c *copyingEmit) emit(_ context.Context, b *event.Batch) error {
 	c.buf = c.buf[:0]
 	for _, ev := range b.Events {
 		c.buf = append(c.buf, ev...)
@@ -457,7 +458,7 @@ type lockedCopyingEmit struct {
 	c  copyingEmit
 }
 
-func (ce *lockedCopyingEmit) emit(ctx context.Context, b *Batch) error {
+func (ce *lockedCopyingEmit) emit(ctx context.Context, b *event.Batch) error {
 	ce.mu.Lock()
 	defer ce.mu.Unlock()
 	return ce.c.emit(ctx, b)

@@ -10,11 +10,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"pulse/event"
 )
 
 // StdinOptions configure a Stdin input.
 type StdinOptions struct {
-	Name         string    // input name (goes into Batch.Input); default "stdin"
+	Name         string    // input name (goes into event.Batch.Input); default "stdin"
 	Reader       io.Reader // default os.Stdin
 	MaxLineBytes int       // longer lines are cut to this length and the rest skipped; default 64 KiB
 	BatchEvents  int       // max events per emitted batch; default 4096
@@ -63,7 +65,7 @@ const maxEmptyReads = 100
 // A read blocked in the reader is interrupted when ctx is done if the
 // reader has a read deadline (pipes, sockets, and standard input where the
 // system lets it be polled); otherwise Run returns after that read.
-func (s *Stdin) Run(ctx context.Context, emit Emit) error {
+func (s *Stdin) Run(ctx context.Context, emit event.Emit) error {
 	if emit == nil {
 		return fmt.Errorf("inputs: stdin %q: nil emit", s.opts.Name)
 	}

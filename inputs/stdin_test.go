@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"pulse/event"
 )
 
 // cuttingCases are the line-cutting rules, shared by the stdin and file
@@ -117,10 +119,10 @@ func TestStdinBatchLimits(t *testing.T) {
 }
 
 func TestStdinBatchFields(t *testing.T) {
-	var got Batch
+	var got event.Batch
 	s := NewStdin(StdinOptions{Name: "in", Reader: strings.NewReader("x\n")})
 	before := time.Now()
-	err := s.Run(context.Background(), func(_ context.Context, b *Batch) error { got = *b; return nil })
+	err := s.Run(context.Background(), func(_ context.Context, b *event.Batch) error { got = *b; return nil })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"pulse/event"
 	"pulse/lograte"
 )
 
@@ -30,7 +31,7 @@ const syslogLogEvery = 10 * time.Second
 
 // SyslogOptions configure a Syslog input. Zero values take the defaults.
 type SyslogOptions struct {
-	Name string // input name (goes into Batch.Input); default "syslog"
+	Name string // input name (goes into event.Batch.Input); default "syslog"
 
 	// Listen is "tcp://host:port" or "udp://host:port"; port 0 picks one.
 	Listen string
@@ -125,7 +126,7 @@ func NewSyslog(opts SyslogOptions) (*Syslog, error) {
 // every connection, emits what it holds, and returns once every goroutine
 // it started has. It returns an error if it cannot listen. Run may be
 // called once.
-func (s *Syslog) Run(ctx context.Context, emit Emit) error {
+func (s *Syslog) Run(ctx context.Context, emit event.Emit) error {
 	if emit == nil {
 		return fmt.Errorf("inputs: syslog %q: nil emit", s.opts.Name)
 	}

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"pulse/pipeline/parse"
+	"pulse/parse"
 	"pulse/testenv"
 )
 

@@ -9,7 +9,8 @@ import (
 	"os"
 	"time"
 
-	"pulse/pipeline/parse"
+	"pulse/event"
+	"pulse/parse"
 )
 
 // Read buffer sizes of a TCP connection: it starts small, since most
@@ -28,7 +29,7 @@ const (
 type syslogConn struct {
 	s      *Syslog
 	conn   net.Conn
-	emit   Emit
+	emit   event.Emit
 	remote string
 
 	buf     []byte
@@ -38,7 +39,7 @@ type syslogConn struct {
 	skip    int64         // octet counting: bytes still to skip of an oversized frame
 	discard bool          // newline framing: skipping the rest of an oversized line
 
-	batch  Batch
+	batch  event.Batch
 	bytes  int       // bytes of the batch's events
 	opened time.Time // when the batch's first event arrived
 
@@ -47,7 +48,7 @@ type syslogConn struct {
 	active time.Time
 }
 
-func newSyslogConn(s *Syslog, c net.Conn, emit Emit) *syslogConn {
+func newSyslogConn(s *Syslog, c net.Conn, emit event.Emit) *syslogConn {
 	bufMax := max(syslogConnBufMax, s.opts.MaxMessageBytes+octetHeaderMax)
 	remote := c.RemoteAddr().String()
 	return &syslogConn{
@@ -57,7 +58,7 @@ func newSyslogConn(s *Syslog, c net.Conn, emit Emit) *syslogConn {
 		remote: remote,
 		buf:    make([]byte, min(syslogConnBufMin, bufMax)),
 		bufMax: bufMax,
-		batch:  Batch{Input: s.opts.Name, Source: remote},
+		batch:  event.Batch{Input: s.opts.Name, Source: remote},
 	}
 }
 

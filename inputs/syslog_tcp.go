@@ -7,6 +7,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"pulse/event"
 )
 
 // Back-off between failed accepts (out of file descriptors, say), as
@@ -18,7 +20,7 @@ const (
 
 // runTCP accepts connections until ctx is done, each read by a goroutine of
 // its own, and waits for them all before it returns.
-func (s *Syslog) runTCP(ctx context.Context, emit Emit) error {
+func (s *Syslog) runTCP(ctx context.Context, emit event.Emit) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.address)
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pulse/event"
 )
 
 // syslogServer is a Syslog input running on 127.0.0.1 in the background.
@@ -23,7 +25,7 @@ type syslogServer struct {
 
 // startSyslog runs a Syslog input with opts (Listen defaults to TCP on
 // 127.0.0.1:0) and emit until the test ends.
-func startSyslog(t testing.TB, opts SyslogOptions, emit Emit) *syslogServer {
+func startSyslog(t testing.TB, opts SyslogOptions, emit event.Emit) *syslogServer {
 	t.Helper()
 	opts.Listen = cmpOr(opts.Listen, "tcp://127.0.0.1:0")
 	if opts.Logger == nil {
@@ -356,7 +358,7 @@ type gate struct {
 
 func newGate() *gate { return &gate{open: make(chan struct{})} }
 
-func (g *gate) emit(ctx context.Context, b *Batch) error {
+func (g *gate) emit(ctx context.Context, b *event.Batch) error {
 	g.entered.Add(1)
 	select {
 	case <-g.open:

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"pulse/event"
 )
 
 // UDP windows: the reader fills one while the emitter hands others on;
@@ -57,7 +59,7 @@ func (w *udpWindow) reset() {
 // runUDP reads datagrams until ctx is done. A reader fills windows and an
 // emitter goroutine hands them on, one batch per sender, so that the
 // reader keeps reading while emit blocks.
-func (s *Syslog) runUDP(ctx context.Context, emit Emit) error {
+func (s *Syslog) runUDP(ctx context.Context, emit event.Emit) error {
 	var lc net.ListenConfig
 	pc, err := lc.ListenPacket(ctx, "udp", s.address)
 	if err != nil {
@@ -156,10 +158,10 @@ func (s *Syslog) readUDP(ctx context.Context, conn *net.UDPConn, full chan<- *ud
 
 // emitUDP hands on the windows of full, one batch per sender, and returns
 // them to free, until full is closed.
-func (s *Syslog) emitUDP(ctx context.Context, emit Emit, full <-chan *udpWindow, free chan<- *udpWindow) {
+func (s *Syslog) emitUDP(ctx context.Context, emit event.Emit, full <-chan *udpWindow, free chan<- *udpWindow) {
 	sources := make(map[netip.AddrPort]string) // address strings, made once per sender
 	var events [][]byte
-	b := Batch{Input: s.opts.Name}
+	b := event.Batch{Input: s.opts.Name}
 	for w := range full {
 		// One batch per sender, each in the order received.
 		slices.SortStableFunc(w.msgs, func(a, b udpMsg) int { return a.from.Compare(b.from) })

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"pulse/inputs"
+	"pulse/event"
 	"pulse/metrics"
 )
 
@@ -57,7 +57,7 @@ func BenchmarkEmitMerge(b *testing.B) {
 		b.Run(kind.String(), func(b *testing.B) {
 			const batch = 1000
 			frags := benchFragments(b, kind, 10000, b.N)
-			m, err := New(Options{Dir: b.TempDir(), Emit: func(_ context.Context, bt *inputs.Batch) error {
+			m, err := New(Options{Dir: b.TempDir(), Emit: func(_ context.Context, bt *event.Batch) error {
 				bt.Commit()
 				return nil
 			}, Interval: time.Hour, FinalizeAfter: 24 * time.Hour, Logger: quietLogger()})
@@ -69,7 +69,7 @@ func BenchmarkEmitMerge(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < len(frags); i += batch {
-				bt := &inputs.Batch{Input: "bench", Events: frags[i:min(i+batch, len(frags))], Commit: func() {}}
+				bt := &event.Batch{Input: "bench", Events: frags[i:min(i+batch, len(frags))], Commit: func() {}}
 				if err := m.Emit(context.Background(), bt); err != nil {
 					b.Fatal(err)
 				}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"pulse/inputs"
+	"pulse/event"
 	"pulse/metrics"
 	"pulse/protocol"
 )
@@ -386,7 +386,7 @@ func openSnapshotLog(path string) (*snapshotLog, error) {
 	return &snapshotLog{f: f}, nil
 }
 
-func (l *snapshotLog) emit(_ context.Context, b *inputs.Batch) error {
+func (l *snapshotLog) emit(_ context.Context, b *event.Batch) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf = l.buf[:0]

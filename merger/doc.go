@@ -7,7 +7,7 @@
 //
 // The inputs' Emit is Merger.Emit: it checks that every record decodes as
 // a fragment (a batch with one that does not is refused whole, with an
-// error wrapping inputs.ErrRejected, so that the HTTP input answers 400),
+// error wrapping event.ErrRejected, so that the HTTP input answers 400),
 // stores the batch in the stage's own crash-safe buffer (one Put per
 // batch) and commits it: a sender's 200 means "durably accepted".
 //

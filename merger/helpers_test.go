@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"pulse/inputs"
+	"pulse/event"
 	"pulse/metrics"
 )
 
@@ -191,7 +191,7 @@ func newSnapshotSink() *snapshotSink {
 	return &snapshotSink{latest: make(map[string]metrics.Snapshot)}
 }
 
-func (s *snapshotSink) emit(_ context.Context, b *inputs.Batch) error {
+func (s *snapshotSink) emit(_ context.Context, b *event.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b.Input != "merger" || b.Source != "snapshots" {
@@ -325,7 +325,7 @@ func (r *running) stop(t testing.TB) {
 }
 
 // newTestMerger opens a Merger in dir with short periods for tests.
-func newTestMerger(t testing.TB, dir string, emit inputs.Emit) *Merger {
+func newTestMerger(t testing.TB, dir string, emit event.Emit) *Merger {
 	t.Helper()
 	m, err := New(Options{
 		Dir:             dir,
@@ -346,7 +346,7 @@ func newTestMerger(t testing.TB, dir string, emit inputs.Emit) *Merger {
 // emitBatch emits one batch of records into m and reports whether it was
 // committed.
 func emitBatch(ctx context.Context, m *Merger, recs [][]byte) (committed bool, err error) {
-	b := &inputs.Batch{Input: "in", Source: "test", Time: time.Now(), Events: recs, Commit: func() { committed = true }}
+	b := &event.Batch{Input: "in", Source: "test", Time: time.Now(), Events: recs, Commit: func() { committed = true }}
 	err = m.Emit(ctx, b)
 	return committed, err
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"pulse/buffer"
-	"pulse/inputs"
+	"pulse/event"
 	"pulse/metrics"
 )
 
@@ -132,8 +132,8 @@ func TestEmitRejectsBadBatch(t *testing.T) {
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			committed, err := emitBatch(context.Background(), m, tc.recs)
-			if !errors.Is(err, inputs.ErrRejected) || !errors.Is(err, tc.wantErr) {
-				t.Fatalf("Emit: %v, want an error wrapping inputs.ErrRejected and %v", err, tc.wantErr)
+			if !errors.Is(err, event.ErrRejected) || !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Emit: %v, want an error wrapping event.ErrRejected and %v", err, tc.wantErr)
 			}
 			st := m.Stats()
 			if committed || st.Rejected != uint64(i+1) || st.Batches != 0 || st.Fragments != 0 || st.Buffer.Batches != 0 || st.Buffer.Bytes != 0 {
@@ -169,7 +169,7 @@ func TestEmitBlocksWhenFull(t *testing.T) {
 		_, err := emitBatch(ctx, m, w.frags)
 		cancel()
 		if err != nil {
-			if !errors.Is(err, buffer.ErrFull) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, inputs.ErrRejected) {
+			if !errors.Is(err, buffer.ErrFull) || !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, event.ErrRejected) {
 				t.Fatalf("Emit into a full buffer: %v, want buffer.ErrFull and the deadline", err)
 			}
 			break

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"pulse/buffer"
-	"pulse/inputs"
+	"pulse/event"
 )
 
 // Defaults of Options.
@@ -42,7 +42,7 @@ type Options struct {
 	// Emit is where snapshot batches go: one event per snapshot (a JSON
 	// object without a trailing newline), Input "merger", Source
 	// "snapshots". Required.
-	Emit inputs.Emit
+	Emit event.Emit
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 }

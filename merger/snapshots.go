@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"pulse/inputs"
+	"pulse/event"
 )
 
 // Emission retries: a snapshot batch refused for a reason other than the
@@ -46,7 +46,7 @@ func (m *Merger) emitSnapshots(ctx context.Context, now time.Time) error {
 		m.snapEvs = append(m.snapEvs, m.snapBuf[start:end:end])
 		start = end
 	}
-	b := &inputs.Batch{Input: "merger", Source: "snapshots", Time: now, Events: m.snapEvs, Sync: true}
+	b := &event.Batch{Input: "merger", Source: "snapshots", Time: now, Events: m.snapEvs, Sync: true}
 	if err := m.emitRetrying(ctx, b); err != nil {
 		return err
 	}
@@ -57,8 +57,8 @@ func (m *Merger) emitSnapshots(ctx context.Context, now time.Time) error {
 
 // emitRetrying emits b until it is committed or ctx ends. Emit returning
 // nil is not enough: the batch is stored only once Commit runs. A batch
-// refused for good (inputs.ErrRejected) is dropped and counted.
-func (m *Merger) emitRetrying(ctx context.Context, b *inputs.Batch) error {
+// refused for good (event.ErrRejected) is dropped and counted.
+func (m *Merger) emitRetrying(ctx context.Context, b *event.Batch) error {
 	pause := minRetryPause
 	for {
 		committed := make(chan struct{})
@@ -74,7 +74,7 @@ func (m *Merger) emitRetrying(ctx context.Context, b *inputs.Batch) error {
 			}
 		}
 		m.c.snapErrors.Add(1)
-		if errors.Is(err, inputs.ErrRejected) {
+		if errors.Is(err, event.ErrRejected) {
 			m.c.snapDropped.Add(uint64(len(b.Events)))
 			m.log.Error("merger: snapshot batch rejected by the outputs: dropped", "snapshots", len(b.Events), "err", err)
 			return nil

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"pulse/inputs"
+	"pulse/event"
 )
 
 // A snapshot batch the outputs refuse is emitted again until they take it.
@@ -17,7 +17,7 @@ func TestSnapshotEmitRetries(t *testing.T) {
 	w := newWorkload(rng, time.Now().Add(-time.Hour), 2, 2, 300, 1)
 	sink := newSnapshotSink()
 	var calls atomic.Int32
-	flaky := func(ctx context.Context, b *inputs.Batch) error {
+	flaky := func(ctx context.Context, b *event.Batch) error {
 		if calls.Add(1) <= 2 {
 			return errors.New("outputs closed for a moment")
 		}
@@ -51,7 +51,7 @@ func TestSnapshotsUnsentAtShutdown(t *testing.T) {
 	w := newWorkload(rng, time.Now().Add(-time.Hour), 2, 2, 300, 1)
 	dir := t.TempDir()
 	var calls atomic.Int32
-	full := func(ctx context.Context, _ *inputs.Batch) error {
+	full := func(ctx context.Context, _ *event.Batch) error {
 		calls.Add(1)
 		<-ctx.Done()
 		return ctx.Err()

@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"pulse/inputs"
+	"pulse/event"
 	"pulse/protocol"
 )
 
@@ -147,7 +147,7 @@ func newBatcher(opts OutputOptions, host string) *batcher {
 // batch is full. c is held by each batch that receives events of b. On
 // error, held tells whether every event of b is nonetheless in an open
 // batch (only storing it failed, so a later flush may still store it).
-func (bt *batcher) add(ctx context.Context, b *inputs.Batch, c *commit) (held bool, err error) {
+func (bt *batcher) add(ctx context.Context, b *event.Batch, c *commit) (held bool, err error) {
 	bt.mu.Lock()
 	defer bt.mu.Unlock()
 	enc := bt.opts.Encoding
@@ -233,7 +233,7 @@ func eventSize(ev, prefix []byte) int {
 }
 
 // sizeOf returns the events of b and about the bytes they add to a batch.
-func (bt *batcher) sizeOf(b *inputs.Batch, prefix []byte) (events, size int) {
+func (bt *batcher) sizeOf(b *event.Batch, prefix []byte) (events, size int) {
 	for _, ev := range b.Events {
 		size += eventSize(ev, prefix)
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"pulse/lograte"
-	"pulse/pipeline/parse"
+	"pulse/parse"
 )
 
 // Parse formats an input's events may be checked against.

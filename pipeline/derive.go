@@ -8,7 +8,7 @@ import (
 	"unsafe"
 
 	"pulse/metrics"
-	"pulse/pipeline/parse"
+	"pulse/parse"
 )
 
 // Rule derives a metric from events whose logfmt fields match.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"pulse/inputs"
+	"pulse/event"
 )
 
 // memSink stores payloads in memory; when blocked it fails Put as a full
@@ -41,8 +41,8 @@ func (s *memSink) all() (string, []int) {
 	return string(bytes.Join(s.payloads, nil)), append([]int(nil), s.events...)
 }
 
-func batchOf(lines ...string) *inputs.Batch {
-	b := &inputs.Batch{Input: "app", Source: "/var/log/app.log", Time: time.Date(2026, 11, 21, 10, 0, 0, 123e6, time.UTC)}
+func batchOf(lines ...string) *event.Batch {
+	b := &event.Batch{Input: "app", Source: "/var/log/app.log", Time: time.Date(2026, 11, 21, 10, 0, 0, 123e6, time.UTC)}
 	for _, l := range lines {
 		b.Events = append(b.Events, []byte(l))
 	}
@@ -228,7 +228,7 @@ func (discard) PutKey(context.Context, uint64, []byte, int) error { return nil }
 
 func benchmarkEmit(b *testing.B, enc Encoding) {
 	line := bytes.Repeat([]byte("x"), 239)
-	in := &inputs.Batch{Input: "app", Source: "f", Time: time.Now()}
+	in := &event.Batch{Input: "app", Source: "f", Time: time.Now()}
 	for range 4096 {
 		in.Events = append(in.Events, line)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"pulse/inputs"
+	"pulse/event"
 	"pulse/metrics"
 )
 
@@ -105,7 +105,7 @@ func NewRouter(host string, outs []OutputOptions, m *MetricsOptions) (*Router, e
 // Emit adds a batch to every output. It returns after the events are in
 // every output's open batch (stored, if b.Sync); b.Commit runs once they
 // are all stored. ctx bounds the wait for a full buffer.
-func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
+func (r *Router) Emit(ctx context.Context, b *event.Batch) error {
 	if len(b.Events) == 0 {
 		if b.Commit != nil {
 			b.Commit()
@@ -127,7 +127,7 @@ func (r *Router) Emit(ctx context.Context, b *inputs.Batch) error {
 }
 
 // emit adds b to the batchers of one stream.
-func (r *Router) emit(ctx context.Context, batchers []*batcher, b *inputs.Batch) error {
+func (r *Router) emit(ctx context.Context, batchers []*batcher, b *event.Batch) error {
 	c := &commit{fn: b.Commit}
 	c.refs.Store(1) // Emit's own hold, so no output commits it half-way
 	defer c.release()
@@ -161,7 +161,7 @@ func (r *Router) flushFragments(ctx context.Context, now time.Time, final bool) 
 	} else {
 		frags, covered = agg.FlushCovered(now)
 	}
-	b := &inputs.Batch{Input: "metrics", Source: "fragments", Time: now, Commit: r.gate.take(held, covered)}
+	b := &event.Batch{Input: "metrics", Source: "fragments", Time: now, Commit: r.gate.take(held, covered)}
 	if len(frags) == 0 {
 		if b.Commit != nil {
 			b.Commit()

@@ -10,7 +10,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"pulse/pipeline/parse"
+	"pulse/parse"
 	"pulse/protocol"
 )
 

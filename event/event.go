@@ -1,9 +1,17 @@
-// Package inputs reads bytes from the world (files, stdin) and cuts them into
-// events, handed on in batches.
-package inputs
+// Package event holds the record that crosses the agent's floors: the Batch
+// an input reads, the Emit it hands the batch to, and ErrRejected, by which a
+// receiver refuses one for good.
+//
+// It exists so that imports run one way. Inputs produce batches; the
+// pipeline and the merger receive them (and the pipeline makes its own, of
+// metric fragments). With the record in a leaf below all three, none of them
+// imports another: an input does not know who receives its batches, and a
+// receiver does not import the inputs that feed it.
+package event
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -43,3 +51,8 @@ type Batch struct {
 // only when the batch could not be accepted (ctx done, shutdown); a file
 // input then stops reading, an HTTP input answers 503.
 type Emit func(ctx context.Context, b *Batch) error
+
+// ErrRejected marks a batch its receiver refuses for good: retrying the
+// same batch cannot succeed (a record does not decode, say). An Emit wraps
+// it; the HTTP input answers 400 (counted as a bad body) instead of 503.
+var ErrRejected = errors.New("batch rejected")

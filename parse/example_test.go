@@ -3,7 +3,7 @@ package parse_test
 import (
 	"fmt"
 
-	"pulse/pipeline/parse"
+	"pulse/parse"
 )
 
 func ExampleLogfmtScanner() {
