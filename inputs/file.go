@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -121,13 +122,13 @@ func NewFile(opts FileOptions) (*File, error) {
 		opts.PollInterval < 0 || opts.GlobInterval < 0 || opts.CheckpointEvery < 0 || opts.CheckpointSyncEvery < 0 {
 		return nil, fmt.Errorf("inputs: file %q: negative limit or interval", opts.Name)
 	}
-	opts.MaxLineBytes = cmpOr(opts.MaxLineBytes, DefaultMaxLineBytes)
-	opts.BatchEvents = cmpOr(opts.BatchEvents, DefaultBatchEvents)
-	opts.BatchBytes = cmpOr(opts.BatchBytes, DefaultBatchBytes)
-	opts.PollInterval = cmpOr(opts.PollInterval, DefaultPollInterval)
-	opts.GlobInterval = cmpOr(opts.GlobInterval, DefaultGlobInterval)
-	opts.CheckpointEvery = cmpOr(opts.CheckpointEvery, DefaultCheckpointEvery)
-	opts.CheckpointSyncEvery = cmpOr(opts.CheckpointSyncEvery, DefaultCheckpointSyncEvery)
+	opts.MaxLineBytes = cmp.Or(opts.MaxLineBytes, DefaultMaxLineBytes)
+	opts.BatchEvents = cmp.Or(opts.BatchEvents, DefaultBatchEvents)
+	opts.BatchBytes = cmp.Or(opts.BatchBytes, DefaultBatchBytes)
+	opts.PollInterval = cmp.Or(opts.PollInterval, DefaultPollInterval)
+	opts.GlobInterval = cmp.Or(opts.GlobInterval, DefaultGlobInterval)
+	opts.CheckpointEvery = cmp.Or(opts.CheckpointEvery, DefaultCheckpointEvery)
+	opts.CheckpointSyncEvery = cmp.Or(opts.CheckpointSyncEvery, DefaultCheckpointSyncEvery)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -139,15 +140,6 @@ func NewFile(opts FileOptions) (*File, error) {
 	f.writer = &checkpointWriter{path: opts.CheckpointFile, ckpt: f.ckpt, log: f.log,
 		failLog: lograte.Limiter{Every: 10 * time.Second}}
 	return f, nil
-}
-
-// cmpOr returns v, or def if v is zero.
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // Run follows the files until ctx is done or emit fails, then writes a final

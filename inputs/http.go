@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -155,14 +156,14 @@ type HTTP struct {
 // TLS certificate, if any, is loaded here so that a bad one is reported
 // before anything runs.
 func NewHTTP(opts HTTPOptions) (*HTTP, error) {
-	opts.Name = cmpOr(opts.Name, "http")
-	opts.Format = cmpOr(opts.Format, FormatPulse)
+	opts.Name = cmp.Or(opts.Name, "http")
+	opts.Format = cmp.Or(opts.Format, FormatPulse)
 	switch opts.Format {
 	case FormatPulse, FormatLines, FormatNDJSON, FormatLogplex:
 	default:
 		return nil, fmt.Errorf("inputs: http %q: format %q: want %q, %q, %q or %q", opts.Name, opts.Format, FormatPulse, FormatLines, FormatNDJSON, FormatLogplex)
 	}
-	opts.Stream = cmpOr(opts.Stream, DefaultHTTPStream)
+	opts.Stream = cmp.Or(opts.Stream, DefaultHTTPStream)
 	switch {
 	case opts.Stream != StreamEvents && opts.Stream != StreamFragments:
 		return nil, fmt.Errorf("inputs: http %q: stream %q: want %q or %q", opts.Name, opts.Stream, StreamEvents, StreamFragments)
@@ -182,11 +183,11 @@ func NewHTTP(opts HTTPOptions) (*HTTP, error) {
 	if opts.MaxBodyBytes > math.MaxInt32 {
 		return nil, fmt.Errorf("inputs: http %q: max body bytes %d exceeds %d", opts.Name, opts.MaxBodyBytes, math.MaxInt32)
 	}
-	opts.MaxBodyBytes = cmpOr(opts.MaxBodyBytes, DefaultHTTPMaxBodyBytes)
-	opts.PushBackAfter = cmpOr(opts.PushBackAfter, DefaultHTTPPushBackAfter)
-	opts.RetryAfter = cmpOr(opts.RetryAfter, DefaultHTTPRetryAfter)
-	opts.MaxEvents = cmpOr(opts.MaxEvents, DefaultHTTPMaxEvents)
-	opts.DedupWindow = cmpOr(opts.DedupWindow, DefaultHTTPDedupWindow)
+	opts.MaxBodyBytes = cmp.Or(opts.MaxBodyBytes, DefaultHTTPMaxBodyBytes)
+	opts.PushBackAfter = cmp.Or(opts.PushBackAfter, DefaultHTTPPushBackAfter)
+	opts.RetryAfter = cmp.Or(opts.RetryAfter, DefaultHTTPRetryAfter)
+	opts.MaxEvents = cmp.Or(opts.MaxEvents, DefaultHTTPMaxEvents)
+	opts.DedupWindow = cmp.Or(opts.DedupWindow, DefaultHTTPDedupWindow)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

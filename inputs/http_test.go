@@ -2,6 +2,7 @@ package inputs
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -30,7 +31,7 @@ type httpServer struct {
 // 127.0.0.1:0) and emit until the test ends.
 func startHTTP(t testing.TB, opts HTTPOptions, emit event.Emit) *httpServer {
 	t.Helper()
-	opts.Listen = cmpOr(opts.Listen, "127.0.0.1:0")
+	opts.Listen = cmp.Or(opts.Listen, "127.0.0.1:0")
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}

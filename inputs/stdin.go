@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,7 +36,7 @@ type Stdin struct {
 
 // NewStdin applies defaults to opts and returns a Stdin input.
 func NewStdin(opts StdinOptions) *Stdin {
-	opts.Name = cmpOr(opts.Name, "stdin")
+	opts.Name = cmp.Or(opts.Name, "stdin")
 	if opts.Reader == nil {
 		opts.Reader = os.Stdin
 	}

@@ -1,6 +1,7 @@
 package inputs
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -90,7 +91,7 @@ type Syslog struct {
 
 // NewSyslog checks opts, applies defaults, and returns a Syslog input.
 func NewSyslog(opts SyslogOptions) (*Syslog, error) {
-	opts.Name = cmpOr(opts.Name, "syslog")
+	opts.Name = cmp.Or(opts.Name, "syslog")
 	network, address, ok := strings.Cut(opts.Listen, "://")
 	if !ok || network != "tcp" && network != "udp" {
 		return nil, fmt.Errorf("inputs: syslog %q: listen %q: want tcp://host:port or udp://host:port", opts.Name, opts.Listen)
@@ -104,11 +105,11 @@ func NewSyslog(opts SyslogOptions) (*Syslog, error) {
 	if opts.MaxMessageBytes > maxSyslogMessageBytes {
 		return nil, fmt.Errorf("inputs: syslog %q: max message bytes %d exceeds %d", opts.Name, opts.MaxMessageBytes, maxSyslogMessageBytes)
 	}
-	opts.MaxMessageBytes = cmpOr(opts.MaxMessageBytes, DefaultSyslogMaxMessageBytes)
-	opts.IdleTimeout = cmpOr(opts.IdleTimeout, DefaultSyslogIdleTimeout)
-	opts.MaxConnections = cmpOr(opts.MaxConnections, DefaultSyslogMaxConnections)
-	opts.BatchEvents = cmpOr(opts.BatchEvents, DefaultBatchEvents)
-	opts.FlushEvery = cmpOr(opts.FlushEvery, DefaultSyslogFlushEvery)
+	opts.MaxMessageBytes = cmp.Or(opts.MaxMessageBytes, DefaultSyslogMaxMessageBytes)
+	opts.IdleTimeout = cmp.Or(opts.IdleTimeout, DefaultSyslogIdleTimeout)
+	opts.MaxConnections = cmp.Or(opts.MaxConnections, DefaultSyslogMaxConnections)
+	opts.BatchEvents = cmp.Or(opts.BatchEvents, DefaultBatchEvents)
+	opts.FlushEvery = cmp.Or(opts.FlushEvery, DefaultSyslogFlushEvery)
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

@@ -2,6 +2,7 @@ package inputs
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +28,7 @@ type syslogServer struct {
 // 127.0.0.1:0) and emit until the test ends.
 func startSyslog(t testing.TB, opts SyslogOptions, emit event.Emit) *syslogServer {
 	t.Helper()
-	opts.Listen = cmpOr(opts.Listen, "tcp://127.0.0.1:0")
+	opts.Listen = cmp.Or(opts.Listen, "tcp://127.0.0.1:0")
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}
