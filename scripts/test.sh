@@ -22,6 +22,7 @@ tools=(
 	"etcdctl etcd-client"     # terraform TestBootstrap, TestBootstrapFails (incl. etcd_unreachable)
 	"shellcheck shellcheck"   # terraform TestScriptsShellcheck, TestUserDataRenders, TestEtcdUserDataRenders; deploy TestRepoScriptsShellcheck
 	"ip iproute2"             # testenv.NetHost: e2e TestHostCutOff (network namespaces, as root)
+	"kcat kcat"               # testenv TestKafka* (an independent Kafka client); the Kafka output/input tests
 )
 # terraform itself is not packaged for Debian: terraform TestTerraformCLI
 # runs where it is installed and skips elsewhere (the hcl tests cover what
@@ -63,6 +64,10 @@ if [ ${#need[@]} -gt 0 ]; then
 		exit 1
 	fi
 fi
+
+# The Kafka broker testenv.StartKafka runs: its jars, fetched by Maven into
+# a cache directory once (java 17+ and mvn must be installed).
+scripts/kafka-jars.sh >/dev/null
 
 export CI=1
 go version
