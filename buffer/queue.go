@@ -142,7 +142,7 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec, err := recoverSegments(opts.Dir, opts.Name, consumed, log)
+	rec, err := recoverSegments(opts.Dir, opts.Name, consumed, opts.Fsync, log)
 	if err != nil {
 		_ = jr.close()
 		return nil, err

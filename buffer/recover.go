@@ -38,7 +38,7 @@ type recovered struct {
 //
 // consumed is the highest seq consumed (the journal's record): damaged
 // frames up to it are not counted as lost.
-func recoverSegments(dir, name string, consumed uint64, log *slog.Logger) (recovered, error) {
+func recoverSegments(dir, name string, consumed uint64, fsync FsyncMode, log *slog.Logger) (recovered, error) {
 	var rec recovered
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -145,7 +145,7 @@ func recoverSegments(dir, name string, consumed uint64, log *slog.Logger) (recov
 	}
 	if rewrite {
 		meta.depth = rec.queued.batches
-		if err := writeMeta(mp, meta); err != nil {
+		if err := writeMeta(mp, meta, fsync); err != nil {
 			return rec, err
 		}
 	}

@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"pulse/durable"
 )
 
 // diskqueue's on-disk names, as diskqueue spells them:
 //
 //	<name>.diskqueue.meta.dat           metadata, replaced by tmp + rename
-//	<name>.diskqueue.meta.dat.<n>.tmp   a metadata write cut short
+//	<name>.diskqueue.meta.dat.<n>.tmp   a metadata write cut short (diskqueue's)
+//	<name>.diskqueue.meta.dat.tmp       a metadata write cut short (Open's, durable.TmpPath)
 //	<name>.diskqueue.%06d.dat           a segment
 //	<name>.diskqueue.%06d.dat.bad       a segment diskqueue failed to read
 
@@ -71,29 +74,21 @@ func readMeta(path string) (dqMeta, error) {
 	return m, nil
 }
 
-// writeMeta replaces the metadata file the way diskqueue does: tmp, fsync,
-// rename.
-func writeMeta(path string, m dqMeta) error {
-	tmp := path + ".pulse.tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+// writeMeta replaces the metadata file, as diskqueue does, by tmp +
+// rename; what it fsyncs follows the mode (Open's recovery is its only
+// caller, once per Open). FsyncAlways and FsyncInterval: durable.Sync, file
+// and directory, as a power loss must not take the positions recovery just
+// settled, and one fsync per Open costs nothing. FsyncNever: durable.NoSync,
+// atomic against a crash of the process, and the queue calls no fsync of its
+// own; a power loss may take the rewrite, and the next Open then rebuilds
+// the same metadata from the segments.
+func writeMeta(path string, m dqMeta, mode FsyncMode) error {
+	p := durable.Sync
+	if mode == FsyncNever {
+		p = durable.NoSync
 	}
-	_, err = fmt.Fprintf(f, "%d\n%d,%d\n%d,%d\n", m.depth, m.readFileNum, m.readPos, m.writeFileNum, m.writePos)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	b := fmt.Appendf(nil, "%d\n%d,%d\n%d,%d\n", m.depth, m.readFileNum, m.readPos, m.writeFileNum, m.writePos)
+	return durable.WriteFile(path, b, 0o600, p)
 }
 
 // isNotExist also covers a path whose directory vanished.
