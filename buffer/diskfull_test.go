@@ -5,27 +5,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
-// smallDisk mounts a tmpfs of size bytes for the test (root only).
+// smallDisk mounts a tmpfs of size bytes for the test. It needs root:
+// without it the test skips, and under CI=1 fails (testenv.Unavailable).
 func smallDisk(t *testing.T, size int) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a tmpfs needs root (skipped even under CI: no package grants it)")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, fmt.Sprintf("size=%d", size)); err != nil {
-		t.Fatalf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
-			t.Errorf("umount %s: %v", dir, err)
-		}
-	})
-	return dir
+	return testenv.SmallDisk(t, int64(size))
 }
 
 // A full disk holds Put back, as a full buffer does, instead of failing

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"fmt"
-	"os"
 	"syscall"
 	"testing"
 )
@@ -15,9 +14,7 @@ import (
 func SmallDisk(t testing.TB, size int64) string {
 	t.Helper()
 	dir := t.TempDir()
-	if os.Geteuid() != 0 {
-		Unavailable(t, "SmallDisk: mounting a tmpfs needs root")
-	}
+	NeedRoot(t, "SmallDisk: mounting a tmpfs")
 	opts := fmt.Sprintf("size=%d,mode=0755", size)
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, opts); err != nil {
 		Unavailable(t, "SmallDisk: mount -t tmpfs -o %s tmpfs %s: %v", opts, dir, err)
