@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"pulse/admin"
+	"pulse/child"
 	"pulse/idcount"
-	"pulse/procstat"
 )
 
 func numCPU() int { return runtime.NumCPU() }
@@ -20,10 +20,10 @@ func numCPU() int { return runtime.NumCPU() }
 type benchRun struct {
 	g        *group
 	logFile  string
-	gen      *proc // nil once the file is complete before the agent starts
-	sinks    map[string][]*proc
+	gen      *child.Process // nil once the file is complete before the agent starts
+	sinks    map[string][]*child.Process
 	dirs     map[string][]string
-	agent    *proc
+	agent    *child.Process
 	admin    string
 	started  time.Time
 	events   int
@@ -33,7 +33,7 @@ type benchRun struct {
 // startBench writes the log file (or starts gen writing it), starts the
 // six sinks and the agent.
 func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec) (*benchRun, error) {
-	r := &benchRun{g: g, logFile: filepath.Join(g.dir, "router.log"), sinks: map[string][]*proc{}, dirs: map[string][]string{}}
+	r := &benchRun{g: g, logFile: filepath.Join(g.dir, "router.log"), sinks: map[string][]*child.Process{}, dirs: map[string][]string{}}
 	genArgs := []string{"gen", "-mix", "router=100", "-out", r.logFile, "-q"}
 	if o.Duration > 0 {
 		genArgs = append(genArgs, "-duration", o.Duration.String(), "-start", "now")
@@ -47,8 +47,8 @@ func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec) (
 		if err != nil {
 			return nil, err
 		}
-		if err := p.wait(ctx, 10*time.Minute); err != nil {
-			return nil, fmt.Errorf("demo: bench: gen: %w\n%s", err, p.tail(2000))
+		if err := p.Wait(ctx, 10*time.Minute); err != nil {
+			return nil, fmt.Errorf("demo: bench: gen: %w\n%s", err, p.TailBytes(2000))
 		}
 		st, err := os.Stat(r.logFile)
 		if err != nil {
@@ -149,28 +149,28 @@ func (r *benchRun) wait(ctx context.Context, o BenchOptions, down *downSpec, rep
 			return ctx.Err()
 		case <-tick.C:
 		}
-		if !r.agent.running() {
-			return fmt.Errorf("demo: bench: agent exited:\n%s", r.agent.tail(2000))
+		if !r.agent.Running() {
+			return fmt.Errorf("demo: bench: agent exited:\n%s", r.agent.TailBytes(2000))
 		}
 		el := time.Since(r.started)
 		if down != nil && !downNow && el >= down.from {
 			for _, p := range r.sinks[down.cluster] {
-				p.kill()
+				p.Kill()
 			}
 			downNow = true
 			fmt.Fprintf(o.Out, "%6.1fs cluster %s down\n", el.Seconds(), strings.ToUpper(down.cluster))
 		}
 		if down != nil && downNow && !backNow && down.to > 0 && el >= down.to {
 			for _, p := range r.sinks[down.cluster] {
-				if err := p.start(); err != nil {
+				if err := p.Start(); err != nil {
 					return err
 				}
 			}
 			backNow = true
 			fmt.Fprintf(o.Out, "%6.1fs cluster %s back\n", el.Seconds(), strings.ToUpper(down.cluster))
 		}
-		if r.gen != nil && r.fileSize == 0 && !r.gen.running() {
-			if err := r.gen.wait(ctx, time.Second); err != nil {
+		if r.gen != nil && r.fileSize == 0 && !r.gen.Running() {
+			if err := r.gen.Wait(ctx, time.Second); err != nil {
 				return fmt.Errorf("demo: bench: gen: %w", err)
 			}
 			n, size, err := countLines(r.logFile)
@@ -230,7 +230,7 @@ func (r *benchRun) wait(ctx context.Context, o BenchOptions, down *downSpec, rep
 // finish samples the agent's cost (before it is stopped) and fills in
 // the figures.
 func (r *benchRun) finish(rep *Report, clusters []ClusterResult, down *downSpec) error {
-	u, err := procstat.Read(r.agent.pid())
+	u, err := r.agent.Usage()
 	if err != nil {
 		return err
 	}

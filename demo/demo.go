@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pulse/admin"
+	"pulse/child"
 	"pulse/idcount"
 )
 
@@ -92,13 +93,13 @@ type Summary struct {
 type topology struct {
 	g                 *group
 	logFile           string
-	archive           []*proc
+	archive           []*child.Process
 	archiveDirs       []string
 	archiveAddrs      []string
 	chainDir          string
-	agent, chain, gen *proc
+	agent, chain, gen *child.Process
 	agentAdmin        string
-	mergers           []*proc
+	mergers           []*child.Process
 	snapshotDirs      []string
 }
 
@@ -157,7 +158,7 @@ func Demo(ctx context.Context, o Options) (sum Summary, err error) {
 // agent, in the order that lets each find its next hop listening.
 func startDemo(ctx context.Context, g *group, o Options) (*topology, error) {
 	t := &topology{g: g, logFile: filepath.Join(g.dir, "app.log")}
-	listen := func(p *proc, addr string) error { return waitListening(ctx, p, addr, 30*time.Second) }
+	listen := func(p *child.Process, addr string) error { return waitListening(ctx, p, addr, 30*time.Second) }
 	for i := 1; i <= 2; i++ {
 		addr, err := freeAddr()
 		if err != nil {
@@ -287,7 +288,7 @@ outputs:
 }
 
 // startConfigured writes cfg to dir/name.yaml and starts `pulse cmd -config`.
-func startConfigured(g *group, name, cmd, cfg string) (*proc, error) {
+func startConfigured(g *group, name, cmd, cfg string) (*child.Process, error) {
 	path := filepath.Join(g.dir, name+".yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
@@ -296,15 +297,15 @@ func startConfigured(g *group, name, cmd, cfg string) (*proc, error) {
 }
 
 // waitFile waits until path exists (gen created it) or gen failed.
-func waitFile(ctx context.Context, gen *proc, path string, timeout time.Duration) error {
+func waitFile(ctx context.Context, gen *child.Process, path string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		if _, err := os.Stat(path); err == nil {
 			return nil
 		}
-		if !gen.running() {
-			if err := gen.wait(ctx, time.Second); err != nil {
-				return fmt.Errorf("demo: gen: %w:\n%s", err, gen.tail(2000))
+		if !gen.Running() {
+			if err := gen.Wait(ctx, time.Second); err != nil {
+				return fmt.Errorf("demo: gen: %w:\n%s", err, gen.TailBytes(2000))
 			}
 		}
 		if time.Now().After(deadline) {
@@ -340,12 +341,12 @@ func demoWait(ctx context.Context, t *topology, o Options, start time.Time) ([]D
 			return dests, ctx.Err()
 		case <-tick.C:
 		}
-		for _, p := range []*proc{t.agent, t.chain} {
-			if !p.running() {
-				return dests, fmt.Errorf("demo: %s exited:\n%s", p.name, p.tail(2000))
+		for _, p := range []*child.Process{t.agent, t.chain} {
+			if !p.Running() {
+				return dests, fmt.Errorf("demo: %s exited:\n%s", p.Name, p.TailBytes(2000))
 			}
 		}
-		if !genDone && !t.gen.running() {
+		if !genDone && !t.gen.Running() {
 			genDone = true
 			if st, err := os.Stat(t.logFile); err == nil {
 				genSize = st.Size()
@@ -356,7 +357,7 @@ func demoWait(ctx context.Context, t *topology, o Options, start time.Time) ([]D
 			arch := output(st, "archive")
 			// Half-way: kill -9 one archive node; restart it DownFor later.
 			if killedAt.IsZero() && arch.Events >= int64(o.Events/2) {
-				t.archive[0].kill()
+				t.archive[0].Kill()
 				killedAt = time.Now()
 				fmt.Fprintf(o.Out, "%5.1fs killed archive node 1 (kill -9) at %d events delivered; back in %v\n", time.Since(start).Seconds(), arch.Events, o.DownFor)
 			}
@@ -366,7 +367,7 @@ func demoWait(ctx context.Context, t *topology, o Options, start time.Time) ([]D
 			}
 		}
 		if !killedAt.IsZero() && !restarted && time.Since(killedAt) >= o.DownFor {
-			if err := t.archive[0].start(); err != nil {
+			if err := t.archive[0].Start(); err != nil {
 				return dests, err
 			}
 			restarted = true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pulse/admin"
+	"pulse/child"
 )
 
 // statusClient reads an agent's /status.
@@ -73,7 +74,7 @@ func freeAddr() (string, error) {
 
 // waitListening polls addr until it accepts a connection, p exits, or
 // timeout passes.
-func waitListening(ctx context.Context, p *proc, addr string, timeout time.Duration) error {
+func waitListening(ctx context.Context, p *child.Process, addr string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -81,11 +82,11 @@ func waitListening(ctx context.Context, p *proc, addr string, timeout time.Durat
 			c.Close()
 			return nil
 		}
-		if !p.running() {
-			return fmt.Errorf("demo: %s exited before listening on %s:\n%s", p.name, addr, p.tail(2000))
+		if !p.Running() {
+			return fmt.Errorf("demo: %s exited before listening on %s:\n%s", p.Name, addr, p.TailBytes(2000))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("demo: %s not listening on %s after %v", p.name, addr, timeout)
+			return fmt.Errorf("demo: %s not listening on %s after %v", p.Name, addr, timeout)
 		}
 		select {
 		case <-ctx.Done():
