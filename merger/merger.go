@@ -36,13 +36,11 @@ type Merger struct {
 	closeErr  error
 
 	// Owned by Run's goroutine.
-	unacked  []uint64      // batches merged since the last checkpoint
-	dirty    bool          // the state changed since the last checkpoint
-	snapBuf  []byte        // snapshot JSON, reused across intervals
-	snapEnds []int         // end of each snapshot in snapBuf
-	snapEvs  [][]byte      // events of the snapshot batch, into snapBuf
-	ckEnd    time.Time     // when the last checkpoint ended
-	ckDur    time.Duration // how long it took
+	unacked []uint64       // batches merged since the last checkpoint
+	dirty   bool           // the state changed since the last checkpoint
+	snap    snapshotSender // emission, its scratch reused across intervals
+	ckEnd   time.Time      // when the last checkpoint ended
+	ckDur   time.Duration  // how long it took
 
 	stateMu    sync.Mutex
 	stateStats metrics.MergeStats // the state's, as of Run's last change
@@ -103,6 +101,8 @@ func New(opts Options) (*Merger, error) {
 		failLog:   lograte.Limiter{Every: 10 * time.Second},
 	}
 	m.writers.New = func() any { return new(protocol.Writer) }
+	m.snap = snapshotSender{emit: opts.Emit, log: log, failLog: &m.failLog,
+		snapshots: &m.c.snapshots, batches: &m.c.snapBatches, errors: &m.c.snapErrors, dropped: &m.c.snapDropped}
 	m.refreshStats()
 	st, bst := m.stateStats, q.Stats()
 	log.Info("merger opened", "dir", opts.Dir, "checkpoint", found, "load_time", time.Since(start),

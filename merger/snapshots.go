@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"pulse/event"
+	"pulse/lograte"
+	"pulse/metrics"
 )
 
 // Emission retries: a snapshot batch refused for a reason other than the
@@ -34,37 +38,57 @@ func (m *Merger) emitSnapshots(ctx context.Context, now time.Time) error {
 	}
 	m.dirty = true // changed flags cleared, windows finalized
 	m.refreshStats()
-	// Offsets first, slices once snapBuf has stopped growing.
-	m.snapBuf, m.snapEnds = m.snapBuf[:0], m.snapEnds[:0]
+	return m.snap.send(ctx, now, snaps)
+}
+
+// snapshotSender encodes snapshots and emits them as one batch until the
+// outputs commit it: the emission of a Merger and of a Group.
+type snapshotSender struct {
+	emit    event.Emit
+	log     *slog.Logger
+	failLog *lograte.Limiter
+
+	snapshots, batches, errors, dropped *atomic.Uint64 // the owner's counters
+
+	buf  []byte   // snapshot JSON, reused across intervals
+	ends []int    // end of each snapshot in buf
+	evs  [][]byte // events of the snapshot batch, into buf
+}
+
+// send emits snaps as one batch and counts them. It returns an error only
+// if ctx ended before the outputs committed the batch.
+func (s *snapshotSender) send(ctx context.Context, now time.Time, snaps []metrics.Snapshot) error {
+	// Offsets first, slices once buf has stopped growing.
+	s.buf, s.ends = s.buf[:0], s.ends[:0]
 	for i := range snaps {
-		m.snapBuf = snaps[i].AppendJSON(m.snapBuf)
-		m.snapEnds = append(m.snapEnds, len(m.snapBuf))
+		s.buf = snaps[i].AppendJSON(s.buf)
+		s.ends = append(s.ends, len(s.buf))
 	}
-	m.snapEvs = m.snapEvs[:0]
+	s.evs = s.evs[:0]
 	start := 0
-	for _, end := range m.snapEnds {
-		m.snapEvs = append(m.snapEvs, m.snapBuf[start:end:end])
+	for _, end := range s.ends {
+		s.evs = append(s.evs, s.buf[start:end:end])
 		start = end
 	}
-	b := &event.Batch{Input: "merger", Source: "snapshots", Time: now, Events: m.snapEvs, Sync: true}
-	if err := m.emitRetrying(ctx, b); err != nil {
+	b := &event.Batch{Input: "merger", Source: "snapshots", Time: now, Events: s.evs, Sync: true}
+	if err := s.emitRetrying(ctx, b); err != nil {
 		return err
 	}
-	m.c.snapshots.Add(uint64(len(snaps)))
-	m.c.snapBatches.Add(1)
+	s.snapshots.Add(uint64(len(snaps)))
+	s.batches.Add(1)
 	return nil
 }
 
 // emitRetrying emits b until it is committed or ctx ends. Emit returning
 // nil is not enough: the batch is stored only once Commit runs. A batch
 // refused for good (event.ErrRejected) is dropped and counted.
-func (m *Merger) emitRetrying(ctx context.Context, b *event.Batch) error {
+func (s *snapshotSender) emitRetrying(ctx context.Context, b *event.Batch) error {
 	pause := minRetryPause
 	for {
 		committed := make(chan struct{})
 		var once sync.Once
 		b.Commit = func() { once.Do(func() { close(committed) }) }
-		err := m.opts.Emit(ctx, b)
+		err := s.emit(ctx, b)
 		if err == nil {
 			select {
 			case <-committed:
@@ -73,17 +97,17 @@ func (m *Merger) emitRetrying(ctx context.Context, b *event.Batch) error {
 				return fmt.Errorf("merger: snapshots emitted, not committed: %w", ctx.Err())
 			}
 		}
-		m.c.snapErrors.Add(1)
+		s.errors.Add(1)
 		if errors.Is(err, event.ErrRejected) {
-			m.c.snapDropped.Add(uint64(len(b.Events)))
-			m.log.Error("merger: snapshot batch rejected by the outputs: dropped", "snapshots", len(b.Events), "err", err)
+			s.dropped.Add(uint64(len(b.Events)))
+			s.log.Error("merger: snapshot batch rejected by the outputs: dropped", "snapshots", len(b.Events), "err", err)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("merger: emit snapshots: %w", err)
 		}
-		if ok, suppressed := m.failLog.Allow(time.Now()); ok {
-			m.log.Warn("merger: emit snapshots failed, retrying", "snapshots", len(b.Events), "err", err, "retry_in", pause, "suppressed", suppressed)
+		if ok, suppressed := s.failLog.Allow(time.Now()); ok {
+			s.log.Warn("merger: emit snapshots failed, retrying", "snapshots", len(b.Events), "err", err, "retry_in", pause, "suppressed", suppressed)
 		}
 		t := time.NewTimer(pause)
 		select {
