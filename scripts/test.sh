@@ -23,14 +23,19 @@ tools=(
 	"shellcheck shellcheck"   # terraform TestScriptsShellcheck, TestUserDataRenders, TestEtcdUserDataRenders; deploy TestRepoScriptsShellcheck
 	"ip iproute2"             # testenv.NetHost: e2e TestHostCutOff (network namespaces, as root)
 	"kcat kcat"               # testenv TestKafka* (an independent Kafka client); the Kafka output/input tests
+	"initdb postgresql"       # testenv.StartPostgres: testenv TestPostgres*, outputs/postgres tests, e2e TestPostgres*
 )
 # terraform itself is not packaged for Debian: terraform TestTerraformCLI
 # runs where it is installed and skips elsewhere (the hcl tests cover what
 # it checks); it is the one tool left out of this list.
 
-# found: is the command in PATH or an sbin directory (a user's PATH may
-# lack them; testenv.NeedTool looks there too)?
-found() { command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+# found: is the command in PATH, an sbin directory (a user's PATH may lack
+# them) or PostgreSQL's versioned bin directory, where Debian keeps initdb?
+# testenv.NeedTool looks there too.
+found() {
+	command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ] ||
+		compgen -G "/usr/lib/postgresql/*/bin/$1" >/dev/null
+}
 
 missing() {
 	local t

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -67,12 +69,16 @@ func OptionalTool(t testing.TB, name, pkg string) (string, bool) {
 	return "", false
 }
 
-// lookTool looks name up in PATH, then in the sbin directories.
+// lookTool looks name up in PATH, then in the sbin directories, then in
+// PostgreSQL's versioned bin directories (Debian keeps initdb and the
+// server out of PATH), newest version first.
 func lookTool(name string) (string, bool) {
 	if path, err := exec.LookPath(name); err == nil {
 		return path, true
 	}
-	for _, dir := range []string{"/usr/sbin", "/sbin"} {
+	pg, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	slices.SortFunc(pg, func(a, b string) int { return pgVersion(b) - pgVersion(a) })
+	for _, dir := range append([]string{"/usr/sbin", "/sbin"}, pg...) {
 		p := filepath.Join(dir, name)
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p, true
@@ -90,4 +96,10 @@ func (h *Host) NeedIsolated() {
 	if !h.Isolated() {
 		Unavailable(h.t, "host %s needs a network namespace of its own: %s", h.Name, h.why)
 	}
+}
+
+// pgVersion is the major version in /usr/lib/postgresql/<N>/bin, 0 if none.
+func pgVersion(dir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(dir)))
+	return n
 }
