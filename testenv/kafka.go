@@ -1,0 +1,277 @@
+package testenv
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Kafka is a real Apache Kafka cluster on loopback: n combined
+// broker+controller JVMs in KRaft mode (no ZooKeeper), each in its own
+// directory with its own two ports, started by StartKafka and killed at the
+// end of the test.
+type Kafka struct {
+	t     testing.TB
+	nodes []*kafkaNode
+}
+
+// kafkaNode is one broker: node.id i, its directory, its client (PLAINTEXT)
+// and CONTROLLER addresses, and its JVM.
+type kafkaNode struct {
+	id         int
+	dir        string
+	addr, ctrl string
+	proc       *Process
+}
+
+// kafkaReadyTimeout bounds the wait for a cluster or a restarted broker to
+// serve: a JVM start is ~3-4 s on an idle 2-core machine; three at once, on
+// a machine other tests load, take several times that.
+const kafkaReadyTimeout = 120 * time.Second
+
+// kafkaJVM is the JVM's heap and GC, as Kafka's own KAFKA_HEAP_OPTS and
+// KAFKA_JVM_PERFORMANCE_OPTS would give them, smaller: a test broker holds
+// little. ExitOnOutOfMemoryError: a broker out of heap dies at once, with
+// its log saying why, instead of limping.
+var kafkaJVM = []string{
+	"-Xmx512m", "-Xms256m",
+	"-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+	"-XX:+ExitOnOutOfMemoryError",
+	"-Djava.awt.headless=true",
+}
+
+// StartKafka starts an n-broker KRaft cluster (n = 1 or 3) on loopback,
+// stopped at t.Cleanup. It returns once every broker serves metadata naming
+// all n brokers and an active controller. Without java or the broker's
+// jars (scripts/kafka-jars.sh) the test is skipped, or fails under CI=1.
+func StartKafka(t testing.TB, n int) *Kafka {
+	t.Helper()
+	if n != 1 && n != 3 {
+		t.Fatalf("testenv: StartKafka(%d): n must be 1 or 3", n)
+	}
+	java, libs := kafkaRuntime(t)
+	base := t.TempDir()
+	k := &Kafka{t: t}
+	for i := range n {
+		k.nodes = append(k.nodes, &kafkaNode{
+			id:   i,
+			dir:  filepath.Join(base, fmt.Sprintf("broker-%d", i)),
+			addr: FreeAddr(t),
+			ctrl: FreeAddr(t),
+		})
+	}
+	clusterID := kafkaClusterID(t)
+	start := time.Now()
+	for _, nd := range k.nodes {
+		k.writeConfig(nd)
+		kafkaFormat(t, java, libs, nd, clusterID)
+	}
+	formatted := time.Now()
+	for _, nd := range k.nodes {
+		args := append(append([]string{}, kafkaJVM...),
+			"-Dlog4j2.configurationFile="+filepath.Join(nd.dir, "log4j2.properties"),
+			"-cp", filepath.Join(libs, "*"),
+			"kafka.Kafka", filepath.Join(nd.dir, "server.properties"))
+		nd.proc = Start(t, nd.dir, "kafka", java, args...)
+	}
+	k.waitReady(t, kafkaAll(n), kafkaReadyTimeout)
+	t.Logf("testenv: kafka: %d broker(s) %v ready %v after start (storage format %v)",
+		n, k.Brokers(), time.Since(formatted).Round(10*time.Millisecond), formatted.Sub(start).Round(10*time.Millisecond))
+	return k
+}
+
+// Brokers returns "127.0.0.1:port" of every broker, in node order: the
+// bootstrap list for a client.
+func (k *Kafka) Brokers() []string {
+	out := make([]string, len(k.nodes))
+	for i, nd := range k.nodes {
+		out[i] = nd.addr
+	}
+	return out
+}
+
+// Kill kills broker i with SIGKILL (no controlled shutdown, nothing
+// flushed) and reaps it.
+func (k *Kafka) Kill(i int) {
+	k.t.Helper()
+	nd := k.node(i)
+	nd.proc.Kill()
+}
+
+// Stop sends broker i SIGTERM — a controlled shutdown, leadership moved
+// away first — and waits for it to exit, failing the test if it does not
+// exit cleanly within a minute.
+func (k *Kafka) Stop(i int) {
+	k.t.Helper()
+	nd := k.node(i)
+	if !nd.proc.Running() {
+		return
+	}
+	err := nd.proc.Stop(time.Minute)
+	// The JVM runs Kafka's shutdown hook on SIGTERM, then exits 128+15.
+	if err != nil && nd.proc.Running() {
+		nd.proc.Kill()
+		k.t.Fatalf("testenv: kafka broker %d: no exit within a minute of SIGTERM (killed)\n%s", i, nd.proc.Tail(40))
+	}
+	if code := nd.proc.ExitCode(); code != 0 && code != 128+int(syscall.SIGTERM) {
+		k.t.Fatalf("testenv: kafka broker %d: exit %d after SIGTERM\n%s", i, code, nd.proc.Tail(40))
+	}
+}
+
+// Restart starts broker i again after Kill or Stop — same directory, same
+// ports, same data — and waits until it is back in the cluster: its own
+// metadata names it and a controller.
+func (k *Kafka) Restart(i int) {
+	k.t.Helper()
+	nd := k.node(i)
+	nd.proc.Restart()
+	k.waitReady(k.t, []int{i}, kafkaReadyTimeout)
+}
+
+// Log returns broker i's log so far (all its runs), for failure messages.
+func (k *Kafka) Log(i int) string {
+	return k.node(i).proc.Log()
+}
+
+func (k *Kafka) node(i int) *kafkaNode {
+	k.t.Helper()
+	if i < 0 || i >= len(k.nodes) {
+		k.t.Fatalf("testenv: kafka broker %d: the cluster has brokers 0-%d", i, len(k.nodes)-1)
+	}
+	return k.nodes[i]
+}
+
+// tails is the end of every broker's log, for a failure message.
+func (k *Kafka) tails(lines int) string {
+	var b strings.Builder
+	for _, nd := range k.nodes {
+		fmt.Fprintf(&b, "--- kafka broker %d (%s, log %s):\n%s\n", nd.id, nd.addr, nd.proc.LogPath, nd.proc.Tail(lines))
+	}
+	return b.String()
+}
+
+func kafkaAll(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// writeConfig writes nd's server.properties and log4j2.properties.
+func (k *Kafka) writeConfig(nd *kafkaNode) {
+	k.t.Helper()
+	n := len(k.nodes)
+	voters := make([]string, n)
+	for i, o := range k.nodes {
+		voters[i] = fmt.Sprintf("%d@%s", o.id, o.ctrl)
+	}
+	rf := min(3, n)     // internal topics' replication
+	minISR := min(2, n) // and their min.insync.replicas
+	props := []string{
+		"node.id=" + strconv.Itoa(nd.id),
+		"process.roles=broker,controller",
+		"listeners=PLAINTEXT://" + nd.addr + ",CONTROLLER://" + nd.ctrl,
+		"advertised.listeners=PLAINTEXT://" + nd.addr,
+		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"inter.broker.listener.name=PLAINTEXT",
+		"controller.listener.names=CONTROLLER",
+		// A static quorum: every controller is named here, and the storage
+		// format needs no --standalone / --initial-controllers.
+		"controller.quorum.voters=" + strings.Join(voters, ","),
+		"log.dirs=" + filepath.Join(nd.dir, "data"),
+		"auto.create.topics.enable=false",
+		"num.partitions=1",
+		"default.replication.factor=" + strconv.Itoa(rf),
+		"offsets.topic.replication.factor=" + strconv.Itoa(rf),
+		// 50 partitions by default: each a leader election, and a log with
+		// its preallocated index files, at a group's first use.
+		"offsets.topic.num.partitions=4",
+		"transaction.state.log.replication.factor=" + strconv.Itoa(rf),
+		"transaction.state.log.min.isr=" + strconv.Itoa(minISR),
+		"transaction.state.log.num.partitions=4",
+		"share.coordinator.state.topic.replication.factor=" + strconv.Itoa(rf),
+		"share.coordinator.state.topic.min.isr=" + strconv.Itoa(minISR),
+		"share.coordinator.state.topic.num.partitions=1",
+		"group.initial.rebalance.delay.ms=0",
+		// A killed broker is fenced, and so dropped from every ISR, within
+		// a few seconds (9 s and 30 s by default), so acks=all produce
+		// moves on soon after a Kill.
+		"broker.session.timeout.ms=6000",
+		"broker.heartbeat.interval.ms=1000",
+		"replica.lag.time.max.ms=10000",
+		// Small logs: segments of 8 MiB with 1 MiB index files instead of
+		// 1 GiB and 10 MiB, a cleaner with 8 MiB for its offset map
+		// instead of 128 MiB of heap.
+		"log.segment.bytes=8388608",
+		"log.index.size.max.bytes=1048576",
+		"log.cleaner.dedupe.buffer.size=8388608",
+		"log.cleaner.threads=1",
+		"num.network.threads=2",
+		"num.io.threads=2",
+		"background.threads=2",
+		"num.recovery.threads.per.data.dir=1",
+		"num.replica.fetchers=1",
+	}
+	writeKafkaFile(k.t, filepath.Join(nd.dir, "server.properties"), strings.Join(props, "\n")+"\n")
+	writeKafkaFile(k.t, filepath.Join(nd.dir, "log4j2.properties"), kafkaLog4j)
+}
+
+// kafkaLog4j logs to stdout, which the Process sends to kafka.log; the
+// config dumps of every start (hundreds of lines each) are left out.
+const kafkaLog4j = `status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.out.ref = out
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = warn
+logger.kconfig.name = kafka.server.KafkaConfig
+logger.kconfig.level = warn
+`
+
+func writeKafkaFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// kafkaClusterID is a random cluster id in Kafka's form: 16 bytes,
+// URL-safe base64 without padding (what kafka-storage random-uuid prints,
+// without starting a JVM for it).
+func kafkaClusterID(t testing.TB) string {
+	t.Helper()
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// kafkaFormat formats nd's log directory for the cluster, as
+// kafka-storage.sh format does.
+func kafkaFormat(t testing.TB, java, libs string, nd *kafkaNode, clusterID string) {
+	t.Helper()
+	cmd := exec.Command(java, "-Xmx256m", "-XX:TieredStopAtLevel=1",
+		"-Dlog4j2.configurationFile="+filepath.Join(nd.dir, "log4j2.properties"),
+		"-cp", filepath.Join(libs, "*"),
+		"kafka.tools.StorageTool", "format", "-t", clusterID,
+		"-c", filepath.Join(nd.dir, "server.properties"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("testenv: kafka broker %d: storage format: %v\n%s", nd.id, err, out)
+	}
+}
