@@ -3,6 +3,10 @@ package buffer
 import (
 	"context"
 	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -18,6 +22,23 @@ const (
 // than for a fault: one worth waiting out.
 func isDiskFull(err error) bool {
 	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
+
+// metaDiskFull reports diskqueue failing to write its metadata for a full
+// disk: its tmp file (<name>.diskqueue.meta.dat.<n>.tmp) or the rename
+// over the file — not a segment's fsync, which would be a write lost.
+func metaDiskFull(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case !isDiskFull(err):
+		return false
+	case errors.As(err, &pe):
+		return strings.Contains(filepath.Base(pe.Path), ".diskqueue.meta.dat")
+	case errors.As(err, &le):
+		return strings.Contains(filepath.Base(le.New), ".diskqueue.meta.dat")
+	}
+	return false
 }
 
 // untilRoom runs write until it succeeds, fails otherwise than for a full

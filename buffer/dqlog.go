@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/nsqio/go-diskqueue"
 )
@@ -18,6 +19,7 @@ const (
 	dqDepthHigh  = "DISKQUEUE(%s) positive depth at tail (%d), data loss, resetting 0..."
 	dqDepthLow   = "DISKQUEUE(%s) negative depth at tail (%d), metadata corruption, resetting 0..."
 	dqReadOpened = "DISKQUEUE(%s): readOne() opened %s"
+	dqSyncFail   = "DISKQUEUE(%s) failed to sync - %s"
 )
 
 // logDiskQueue is diskqueue's log function. diskqueue calls it from its loop
@@ -57,6 +59,21 @@ func (q *Queue) logDiskQueue(lvl diskqueue.LogLevel, f string, args ...any) {
 		// diskqueue's depth is stale after a crash or a skipped segment;
 		// nothing here relies on it, and losses are counted in onReadError.
 		level = slog.LevelDebug
+	case dqSyncFail:
+		// On a full disk diskqueue cannot write its metadata's tmp file,
+		// and tries again at every turn of its loop: one WARN now and
+		// then, not an ERROR per turn. Its positions stay right in memory;
+		// the metadata on disk lags, which Open recovers from (as after a
+		// kill -9).
+		if len(args) == 2 {
+			if err, _ := args[1].(error); metaDiskFull(err) {
+				if ok, held := q.dqSyncLog.Allow(time.Now()); ok {
+					q.log.Warn("disk full: diskqueue cannot persist its read and write positions; it keeps them in memory and retries, and the next start recovers them from the segments",
+						"dir", q.opts.Dir, "err", err, "suppressed", held)
+				}
+				return
+			}
+		}
 	case dqMetaError:
 		// recoverSegments has dealt with the metadata; a missing write
 		// segment is normal right after a rotation.

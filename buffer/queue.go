@@ -107,6 +107,7 @@ type Queue struct {
 
 	corruptLog  lograte.Limiter
 	diskFullLog lograte.Limiter // guarded by mu
+	dqSyncLog   lograte.Limiter // diskqueue's metadata syncs failing on a full disk
 	dupLog      lograte.Limiter
 
 	onCrashPoint func(name string) // tests only; set before use
@@ -166,6 +167,7 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 		space:       make(chan struct{}),
 		corruptLog:  lograte.Limiter{Every: time.Second},
 		diskFullLog: lograte.Limiter{Every: 10 * time.Second},
+		dqSyncLog:   lograte.Limiter{Every: 10 * time.Second},
 		dupLog:      lograte.Limiter{Every: time.Second},
 	}
 	q.counters.MaxBytes = opts.MaxBytes
@@ -205,6 +207,12 @@ func (q *Queue) Close() error {
 		q.wclosed = true
 		err := q.dq.Close()
 		q.wmu.Unlock()
+		if metaDiskFull(err) {
+			// Nothing lost: the metadata on disk lags, as after a kill -9,
+			// and the next Open recovers the positions from the segments.
+			q.log.Warn("disk full: diskqueue could not persist its positions at close; the next start recovers them from the segments", "err", err)
+			err = nil
+		}
 		// diskqueue's loop has stopped: every rename to .bad is done.
 		q.removeBenignBad()
 		err = errors.Join(err, q.sync.close(), q.jr.close(), unlockDir(q.lock))

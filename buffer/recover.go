@@ -146,7 +146,16 @@ func recoverSegments(dir, name string, consumed uint64, fsync FsyncMode, log *sl
 	if rewrite {
 		meta.depth = rec.queued.batches
 		if err := writeMeta(mp, meta, fsync); err != nil {
-			return rec, err
+			if !isDiskFull(err) {
+				return rec, err
+			}
+			// No room for a new copy: the old one's block is there. An
+			// Open that failed here would keep the agent from starting
+			// on a full disk, where it should wait for room instead.
+			if ierr := overwriteMeta(mp, meta, fsync); ierr != nil {
+				return rec, fmt.Errorf("%w (and %w)", err, ierr)
+			}
+			log.Warn("disk full: no room for a new copy of diskqueue's metadata, overwrote it in place", "file", mp, "err", err)
 		}
 	}
 	return rec, nil

@@ -87,8 +87,45 @@ func writeMeta(path string, m dqMeta, mode FsyncMode) error {
 	if mode == FsyncNever {
 		p = durable.NoSync
 	}
-	b := fmt.Appendf(nil, "%d\n%d,%d\n%d,%d\n", m.depth, m.readFileNum, m.readPos, m.writeFileNum, m.writePos)
-	return durable.WriteFile(path, b, 0o600, p)
+	return durable.WriteFile(path, m.encode(), 0o600, p)
+}
+
+// encode is the file's content, as diskqueue writes it.
+func (m dqMeta) encode() []byte {
+	return fmt.Appendf(nil, "%d\n%d,%d\n%d,%d\n", m.depth, m.readFileNum, m.readPos, m.writeFileNum, m.writePos)
+}
+
+// overwriteMeta writes the metadata over the existing file in place, for a
+// disk with no room for writeMeta's tmp file: the file's first block is
+// already allocated, and the content (under 100 bytes) fits in it, so the
+// write takes no room. It is one pwrite within a page, which a kill -9 does
+// not cut (like the journal's consumed record), then a truncate that only
+// shortens — content left past the new end by a crash between the two is
+// ignored by both readers (readMeta and diskqueue scan five numbers and
+// stop). Under FsyncAlways and FsyncInterval it is fsynced; a power loss
+// that still tears it leaves metadata that does not parse, which the next
+// Open rebuilds from the segments. A file that is not there is an error:
+// creating one takes room.
+func overwriteMeta(path string, m dqMeta, mode FsyncMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("overwrite %s in place: %w", path, err)
+	}
+	b := m.encode()
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = f.Truncate(int64(len(b)))
+	}
+	if err == nil && mode != FsyncNever {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("overwrite %s in place: %w", path, err)
+	}
+	return nil
 }
 
 // isNotExist also covers a path whose directory vanished.
