@@ -110,20 +110,28 @@ func WriteFile(path string, data []byte, perm fs.FileMode, p Policy) error {
 // no tmp file is left; an error from the directory's fsync comes after the
 // rename, when path holds data but a power loss may still take it.
 func (w Writer) WriteFile(path string, data []byte) error {
-	f, err := w.Create(path)
+	f, err := w.create(path)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Abort()
-		return err
+	if _, err = f.Write(data); err != nil {
+		err = fmt.Errorf("durable: replace %s: %w", path, err)
 	}
-	return f.Commit()
+	return w.commit(path, f, err)
 }
 
 // Create starts a write of path that the caller streams: write to the
 // returned File, then Commit it, or Abort it to leave path as it was.
 func (w Writer) Create(path string) (*File, error) {
+	f, err := w.create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &File{w: w, path: path, f: f}, nil
+}
+
+// create opens path's tmp file, new and empty.
+func (w Writer) create(path string) (*os.File, error) {
 	tmp := TmpPath(path)
 	w.hook(StepWrite, tmp)
 	perm := w.Perm
@@ -141,7 +149,41 @@ func (w Writer) Create(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("durable: replace %s: %w", path, err)
 	}
-	return &File{w: w, path: path, f: f}, nil
+	return f, nil
+}
+
+// commit ends a write of path to tmp file f: with err (one from writing
+// f) it only closes and removes f; else it takes the policy's steps.
+func (w Writer) commit(path string, f *os.File, err error) error {
+	tmp := f.Name()
+	if err == nil && w.Policy == Sync {
+		w.hook(StepSync, tmp)
+		if err = f.Sync(); err != nil {
+			err = fmt.Errorf("durable: replace %s: fsync: %w", path, err)
+		}
+	}
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("durable: replace %s: %w", path, cerr)
+	}
+	if err == nil {
+		w.hook(StepRename, tmp)
+		if err = os.Rename(tmp, path); err != nil {
+			err = fmt.Errorf("durable: replace %s: %w", path, err)
+		}
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	if w.Policy != Sync {
+		return nil
+	}
+	dir := filepath.Dir(path)
+	w.hook(StepSyncDir, dir)
+	if err := SyncDir(dir); err != nil {
+		return fmt.Errorf("durable: replace %s: %w", path, err)
+	}
+	return nil
 }
 
 func (w Writer) hook(s Step, path string) {
@@ -182,36 +224,7 @@ func (f *File) Commit() error {
 		return fmt.Errorf("durable: commit %s: %w", f.path, os.ErrClosed)
 	}
 	f.done = true
-	tmp := f.f.Name()
-	err := f.err
-	if err == nil && f.w.Policy == Sync {
-		f.w.hook(StepSync, tmp)
-		if err = f.f.Sync(); err != nil {
-			err = fmt.Errorf("durable: replace %s: fsync: %w", f.path, err)
-		}
-	}
-	if cerr := f.f.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("durable: replace %s: %w", f.path, cerr)
-	}
-	if err == nil {
-		f.w.hook(StepRename, tmp)
-		if err = os.Rename(tmp, f.path); err != nil {
-			err = fmt.Errorf("durable: replace %s: %w", f.path, err)
-		}
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	if f.w.Policy != Sync {
-		return nil
-	}
-	dir := filepath.Dir(f.path)
-	f.w.hook(StepSyncDir, dir)
-	if err := SyncDir(dir); err != nil {
-		return fmt.Errorf("durable: replace %s: %w", f.path, err)
-	}
-	return nil
+	return f.w.commit(f.path, f.f, f.err)
 }
 
 // Abort gives the write up: the tmp file is removed, the path untouched.
