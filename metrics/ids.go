@@ -8,9 +8,10 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"pulse/durable"
 )
 
 // IDSource hands out fragment ids: unique per agent, across restarts.
@@ -109,47 +110,12 @@ func (s *FileIDs) persist(end uint64) error {
 	b = append(b, idsVersion)
 	b = binary.BigEndian.AppendUint64(b, end)
 	b = binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
-	if err := writeFileSync(s.path, b); err != nil {
+	// durable.Sync: the block's end must survive a power loss before any id
+	// of it is handed out, or a restart would hand the same ids out again.
+	if err := durable.WriteFile(s.path, b, 0o644, durable.Sync); err != nil {
 		return fmt.Errorf("metrics: reserve fragment ids: %w", err)
 	}
 	return nil
-}
-
-// writeFileSync replaces path with b atomically and durably.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // memIDs is the IDSource used when none is configured: a counter seeded
