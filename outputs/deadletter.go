@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"pulse/durable"
 )
 
 // deadLetters sets permanently rejected batches aside in a directory, one
@@ -28,17 +30,18 @@ func newDeadLetters(dir, output string) (*deadLetters, error) {
 }
 
 // write stores the batch and its reason, synced, and returns the payload
-// file's path. The reason is written last: a .batch without a .reason was
-// interrupted, and its batch was not acknowledged.
+// file's path. Each file appears whole or not at all, and the reason is
+// written last: a .batch without a .reason was interrupted, and its batch
+// was not acknowledged.
 func (d *deadLetters) write(b Batch, endpoint string, cause error, now time.Time) (string, error) {
 	base := filepath.Join(d.dir, strconv.FormatInt(now.UnixNano(), 10)+"-"+strconv.FormatUint(b.ID, 10))
-	if err := writeFileSync(base+".batch", b.Payload); err != nil {
+	// durable.Sync, both files: the batch is acknowledged (taken off the
+	// buffer) once they are written, so they must survive a power loss;
+	// dead letters are rare, two fsyncs each cost nothing.
+	if err := durable.WriteFile(base+".batch", b.Payload, 0o644, durable.Sync); err != nil {
 		return "", fmt.Errorf("dead letter for batch %d: %w", b.ID, err)
 	}
-	if err := writeFileSync(base+".reason", d.reason(b, endpoint, cause, now)); err != nil {
-		return "", fmt.Errorf("dead letter for batch %d: %w", b.ID, err)
-	}
-	if err := syncDir(d.dir); err != nil {
+	if err := durable.WriteFile(base+".reason", d.reason(b, endpoint, cause, now), 0o644, durable.Sync); err != nil {
 		return "", fmt.Errorf("dead letter for batch %d: %w", b.ID, err)
 	}
 	return base + ".batch", nil
@@ -54,35 +57,4 @@ func (d *deadLetters) reason(b Batch, endpoint string, cause error, now time.Tim
 		"time: %s\noutput: %s\nendpoint: %s\nbatch: %d\nevents: %d\nbytes: %d\nreplayed: %t\nstatus: %d\nerror: %s\nbody: %q\n",
 		now.UTC().Format(time.RFC3339Nano), d.output, endpoint, b.ID, b.Events, len(b.Payload), b.Replayed,
 		status, cause, body)
-}
-
-// writeFileSync creates path (it must not exist), writes data and syncs it.
-// A partial file is removed.
-func writeFileSync(path string, data []byte) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(path)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
-// syncDir makes the names of new files in dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
 }
