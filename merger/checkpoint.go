@@ -4,10 +4,11 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 
+	"pulse/durable"
 	"pulse/metrics"
 )
 
@@ -21,7 +22,7 @@ const stateFile = "state.bin"
 func loadState(path string, opts metrics.MergeOptions) (m *metrics.Merger, found bool, err error) {
 	// A tmp file is a checkpoint interrupted before its rename: the
 	// previous checkpoint stands.
-	if err := os.Remove(path + ".tmp"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := os.Remove(durable.TmpPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, false, fmt.Errorf("merger: remove stale checkpoint: %w", err)
 	}
 	f, err := os.Open(path)
@@ -40,34 +41,22 @@ func loadState(path string, opts metrics.MergeOptions) (m *metrics.Merger, found
 }
 
 // saveState replaces the checkpoint at path with m's state, atomically and
-// durably: write a tmp file, fsync it, rename it over path, fsync the
-// directory. It returns the checkpoint's size.
+// durably: a tmp file, fsynced, renamed over path, the directory fsynced. It
+// returns the checkpoint's size.
 func saveState(path string, m *metrics.Merger) (size int64, err error) {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	// durable.Sync: batches merged into the state are acknowledged to their
+	// agents, which will not send them again; a checkpoint a power loss took
+	// would lose them. Checkpoints are periodic, the fsyncs off the hot path.
+	f, err := durable.Writer{Policy: durable.Sync, Perm: 0o640}.Create(path)
 	if err != nil {
 		return 0, fmt.Errorf("merger: checkpoint: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
+	defer f.Abort()
 	cw := &countingWriter{w: f}
-	err = m.Save(cw)
-	if err == nil {
-		err = f.Sync()
+	if err := m.Save(cw); err != nil {
+		return 0, fmt.Errorf("merger: checkpoint %s: %w", path, err)
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
-	}
-	if err != nil {
+	if err := f.Commit(); err != nil {
 		return 0, fmt.Errorf("merger: checkpoint: %w", err)
 	}
 	return cw.n, nil
@@ -75,7 +64,7 @@ func saveState(path string, m *metrics.Merger) (size int64, err error) {
 
 // countingWriter counts the bytes written through it.
 type countingWriter struct {
-	w *os.File
+	w io.Writer
 	n int64
 }
 
@@ -83,17 +72,4 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
