@@ -8,7 +8,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
+
+	"pulse/durable"
 )
 
 // checkpointVersion is the format version of the checkpoint file.
@@ -103,45 +104,16 @@ func storeCheckpoints(path string, recs []checkpointRecord, sync bool) error {
 		return fmt.Errorf("inputs: encode checkpoints: %w", err)
 	}
 	data = append(data, '\n')
+	// path: durable.NoSync, at every commit — survives kill -9, and an
+	// fsync there would hold up every commit behind the disk; the synced
+	// copy: durable.Sync, every CheckpointSyncEvery and at the end — what a
+	// restart falls back to after a power loss tore path.
+	p := durable.NoSync
 	if sync {
-		path += syncedSuffix
+		path, p = path+syncedSuffix, durable.Sync
 	}
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
+	if err := durable.WriteFile(path, data, 0o644, p); err != nil {
 		return fmt.Errorf("inputs: write checkpoint file: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("inputs: write checkpoint file: %w", err)
-	}
-	if sync {
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return fmt.Errorf("inputs: sync checkpoint file: %w", err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("inputs: write checkpoint file: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("inputs: replace checkpoint file: %w", err)
-	}
-	if !sync {
-		return nil
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("inputs: sync checkpoint directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("inputs: sync checkpoint directory %s: %w", dir, err)
 	}
 	return nil
 }
