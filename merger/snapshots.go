@@ -50,6 +50,7 @@ type snapshotSender struct {
 
 	snapshots, batches, errors, dropped *atomic.Uint64 // the owner's counters
 
+	seq  uint64   // Seq of the last batch sent
 	buf  []byte   // snapshot JSON, reused across intervals
 	ends []int    // end of each snapshot in buf
 	evs  [][]byte // events of the snapshot batch, into buf
@@ -58,6 +59,14 @@ type snapshotSender struct {
 // send emits snaps as one batch and counts them. It returns an error only
 // if ctx ended before the outputs committed the batch.
 func (s *snapshotSender) send(ctx context.Context, now time.Time, snaps []metrics.Snapshot) error {
+	// One Seq per emission, above every earlier one of this process and,
+	// being the wall clock in ns, of its runs before a restart: a store of
+	// snapshots keeps, of a key and window, the one with the largest (a
+	// restart emits a window again, never with fewer fragments in it).
+	s.seq = max(s.seq+1, uint64(time.Now().UnixNano()))
+	for i := range snaps {
+		snaps[i].Seq = s.seq
+	}
 	// Offsets first, slices once buf has stopped growing.
 	s.buf, s.ends = s.buf[:0], s.ends[:0]
 	for i := range snaps {

@@ -32,6 +32,16 @@ func appendHLL(dst []byte, h *hyperloglog.Sketch) []byte {
 
 var errHLL = errors.New("bad hyperloglog")
 
+// DecodeHLL decodes a snapshot's HLL: a HyperLogLog of precision 14,
+// mergeable with others of its kind. Errors wrap ErrBadFragment.
+func DecodeHLL(b []byte) (*hyperloglog.Sketch, error) {
+	h, err := decodeHLL(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadFragment, err)
+	}
+	return h, nil
+}
+
 // decodeHLL checks the library's binary form completely before handing it
 // over: the library's own decoder trusts lengths and would panic or
 // allocate gigabytes on garbage.

@@ -181,10 +181,10 @@ func TestSnapshotJSON(t *testing.T) {
 	m.Add(fragmentOf(key("mem", Sample), "a", 3, t0, 7, 9, 8))
 	m.Add(fragmentOf(key("users", Unique), "a", 4, t0, 1, 2, 3, 1))
 	want := map[string][]string{
-		"measure": {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "mean", "min", "max", "stddev", "p50", "p90", "p95", "p99", "rate", "agents", "final"},
-		"counter": {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "mean", "min", "max", "stddev", "rate", "agents", "final"},
-		"sample":  {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "mean", "min", "max", "stddev", "last", "last_time", "agents", "final"},
-		"unique":  {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "mean", "min", "max", "stddev", "unique", "agents", "final"},
+		"measure": {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "sumsq", "mean", "min", "max", "stddev", "p50", "p90", "p95", "p99", "sketch", "rate", "agents", "final", "seq"},
+		"counter": {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "sumsq", "mean", "min", "max", "stddev", "rate", "agents", "final", "seq"},
+		"sample":  {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "sumsq", "mean", "min", "max", "stddev", "last", "last_time", "agents", "final", "seq"},
+		"unique":  {"name", "kind", "unit", "dims", "window_start", "window_s", "count", "sum", "sumsq", "mean", "min", "max", "stddev", "unique", "hll", "agents", "final", "seq"},
 	}
 	for _, s := range m.Snapshots(t0, true) {
 		b, err := json.Marshal(s)
@@ -252,8 +252,9 @@ func sameSnapshot(a, b Snapshot) bool {
 	eq := func(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) }
 	return a.Name == b.Name && a.Kind == b.Kind && a.Unit == b.Unit && slices.Equal(a.Dims, b.Dims) &&
 		a.WindowStart.Equal(b.WindowStart) && a.Window == b.Window && a.Count == b.Count &&
-		eq(a.Sum, b.Sum) && eq(a.Mean, b.Mean) && eq(a.Min, b.Min) && eq(a.Max, b.Max) && eq(a.Stddev, b.Stddev) &&
+		eq(a.Sum, b.Sum) && eq(a.SumSq, b.SumSq) && eq(a.Mean, b.Mean) && eq(a.Min, b.Min) && eq(a.Max, b.Max) && eq(a.Stddev, b.Stddev) &&
 		eq(a.P50, b.P50) && eq(a.P90, b.P90) && eq(a.P95, b.P95) && eq(a.P99, b.P99) &&
 		a.Unique == b.Unique && eq(a.Rate, b.Rate) && eq(a.Last, b.Last) && a.LastTime.Equal(b.LastTime) &&
-		a.Agents == b.Agents && a.Final == b.Final
+		a.Agents == b.Agents && a.Final == b.Final &&
+		bytes.Equal(a.Sketch, b.Sketch) && bytes.Equal(a.HLL, b.HLL) && a.Seq == b.Seq
 }

@@ -71,6 +71,16 @@ func appendStore(dst []byte, st store.Store) []byte {
 
 var errSketch = errors.New("bad sketch")
 
+// DecodeSketch decodes a snapshot's Sketch: a DDSketch of RelativeAccuracy,
+// mergeable with others of its kind. Errors wrap ErrBadFragment.
+func DecodeSketch(b []byte) (*ddsketch.DDSketch, error) {
+	s, err := decodeSketch(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadFragment, err)
+	}
+	return s, nil
+}
+
 // decodeSketch decodes what appendSketch wrote.
 func decodeSketch(b []byte) (*ddsketch.DDSketch, error) {
 	r := reader{b: b}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -12,10 +13,10 @@ import (
 // Snapshot is the merged view of one key over one window.
 //
 // In JSON, fields that do not apply to the kind are omitted, not null:
-// p50, p90, p95 and p99 appear only for measures, unique only for unique
-// keys, rate only for counters and measures, and last and last_time only
-// for samples. Non-finite numbers, which JSON cannot carry, are written as
-// null.
+// p50, p90, p95, p99 and sketch appear only for measures, unique and hll
+// only for unique keys, rate only for counters and measures, and last and
+// last_time only for samples. Non-finite numbers, which JSON cannot carry,
+// are written as null.
 type Snapshot struct {
 	Name        string
 	Kind        Kind
@@ -25,6 +26,7 @@ type Snapshot struct {
 	Window      time.Duration
 	Count       uint64
 	Sum         float64
+	SumSq       float64 // of squared values: with Count and Sum, what rolls the stddev up exactly
 	Mean        float64
 	Min         float64
 	Max         float64
@@ -43,6 +45,15 @@ type Snapshot struct {
 	LastTime time.Time
 	Agents   int  // distinct contributing agents
 	Final    bool // the window is closed: no later snapshot of it will come
+	// Sketch is a measure's DDSketch and HLL a unique key's HyperLogLog,
+	// in the encodings of the fragments stream (DecodeSketch, DecodeHLL):
+	// a store of snapshots merges them to roll windows up. Nil for other
+	// kinds. base64 in JSON.
+	Sketch, HLL []byte
+	// Seq orders the snapshots of one key and window: of two, the one with
+	// the larger Seq is the later view. The merge stage sets it as it
+	// emits; 0 when unset.
+	Seq uint64
 }
 
 var snapshotQuantiles = []float64{0.50, 0.90, 0.95, 0.99}
@@ -58,6 +69,7 @@ func (e *mEntry) snapshot(final bool) Snapshot {
 		Window:      f.Len,
 		Count:       f.Count,
 		Sum:         f.Sum,
+		SumSq:       f.SumSq,
 		Mean:        f.Mean(),
 		Min:         f.Min,
 		Max:         f.Max,
@@ -77,12 +89,14 @@ func (e *mEntry) snapshot(final bool) Snapshot {
 				s.P50, s.P90, s.P95, s.P99 = q[0], q[1], q[2], q[3]
 			}
 		}
+		s.Sketch = appendSketch(nil, f.Sketch)
 	case Sample:
 		s.Last, s.LastTime = f.Last, f.LastTime
 	case Unique:
 		if f.HLL != nil {
 			s.Unique = f.HLL.Estimate()
 		}
+		s.HLL = appendHLL(nil, f.HLL)
 	}
 	return s
 }
@@ -96,9 +110,10 @@ func (s Snapshot) MarshalJSON() ([]byte, error) {
 // AppendJSON appends s as one JSON object:
 //
 //	{"name":..,"kind":"measure","unit":..,"dims":{..},"window_start":RFC 3339,
-//	 "window_s":10,"count":..,"sum":..,"mean":..,"min":..,"max":..,"stddev":..,
-//	 "p50":..,"p90":..,"p95":..,"p99":..,"unique":..,"rate":..,
-//	 "last":..,"last_time":..,"agents":..,"final":false}
+//	 "window_s":10,"count":..,"sum":..,"sumsq":..,"mean":..,"min":..,"max":..,
+//	 "stddev":..,"p50":..,"p90":..,"p95":..,"p99":..,"sketch":base64,
+//	 "unique":..,"hll":base64,"rate":..,"last":..,"last_time":..,"agents":..,
+//	 "final":false,"seq":..}
 func (s *Snapshot) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `{"name":`...)
 	dst = appendJSONString(dst, s.Name)
@@ -122,6 +137,7 @@ func (s *Snapshot) AppendJSON(dst []byte) []byte {
 	dst = append(dst, `,"count":`...)
 	dst = strconv.AppendUint(dst, s.Count, 10)
 	dst = appendField(dst, "sum", s.Sum)
+	dst = appendField(dst, "sumsq", s.SumSq)
 	dst = appendField(dst, "mean", s.Mean)
 	dst = appendField(dst, "min", s.Min)
 	dst = appendField(dst, "max", s.Max)
@@ -132,12 +148,14 @@ func (s *Snapshot) AppendJSON(dst []byte) []byte {
 		dst = appendField(dst, "p90", s.P90)
 		dst = appendField(dst, "p95", s.P95)
 		dst = appendField(dst, "p99", s.P99)
+		dst = appendBase64(dst, "sketch", s.Sketch)
 		dst = appendField(dst, "rate", s.Rate)
 	case Counter:
 		dst = appendField(dst, "rate", s.Rate)
 	case Unique:
 		dst = append(dst, `,"unique":`...)
 		dst = strconv.AppendUint(dst, s.Unique, 10)
+		dst = appendBase64(dst, "hll", s.HLL)
 	case Sample:
 		dst = appendField(dst, "last", s.Last)
 		dst = append(dst, `,"last_time":"`...)
@@ -148,7 +166,17 @@ func (s *Snapshot) AppendJSON(dst []byte) []byte {
 	dst = strconv.AppendInt(dst, int64(s.Agents), 10)
 	dst = append(dst, `,"final":`...)
 	dst = strconv.AppendBool(dst, s.Final)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, s.Seq, 10)
 	return append(dst, '}')
+}
+
+func appendBase64(dst []byte, name string, b []byte) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':', '"')
+	dst = base64.StdEncoding.AppendEncode(dst, b)
+	return append(dst, '"')
 }
 
 func appendField(dst []byte, name string, v float64) []byte {
@@ -206,6 +234,7 @@ type snapshotJSON struct {
 	WindowS     float64           `json:"window_s"`
 	Count       uint64            `json:"count"`
 	Sum         *float64          `json:"sum"`
+	SumSq       *float64          `json:"sumsq"`
 	Mean        *float64          `json:"mean"`
 	Min         *float64          `json:"min"`
 	Max         *float64          `json:"max"`
@@ -220,6 +249,9 @@ type snapshotJSON struct {
 	LastTime    time.Time         `json:"last_time"`
 	Agents      int               `json:"agents"`
 	Final       bool              `json:"final"`
+	Sketch      []byte            `json:"sketch"` // base64, as encoding/json takes []byte
+	HLL         []byte            `json:"hll"`
+	Seq         uint64            `json:"seq"`
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; null numbers become NaN.
@@ -237,7 +269,7 @@ func (s *Snapshot) UnmarshalJSON(b []byte) error {
 		WindowStart: j.WindowStart.UTC(),
 		Window:      time.Duration(math.Round(j.WindowS * float64(time.Second))),
 		Count:       j.Count, Unique: j.Unique, LastTime: j.LastTime.UTC(),
-		Agents: j.Agents, Final: j.Final,
+		Agents: j.Agents, Final: j.Final, Sketch: j.Sketch, HLL: j.HLL, Seq: j.Seq,
 	}
 	for name, value := range j.Dims {
 		s.Dims = append(s.Dims, Dim{Name: name, Value: value})
@@ -249,7 +281,7 @@ func (s *Snapshot) UnmarshalJSON(b []byte) error {
 		}
 		return *p
 	}
-	s.Sum, s.Mean, s.Min, s.Max, s.Stddev = nanIfNull(j.Sum), nanIfNull(j.Mean), nanIfNull(j.Min), nanIfNull(j.Max), nanIfNull(j.Stddev)
+	s.Sum, s.SumSq, s.Mean, s.Min, s.Max, s.Stddev = nanIfNull(j.Sum), nanIfNull(j.SumSq), nanIfNull(j.Mean), nanIfNull(j.Min), nanIfNull(j.Max), nanIfNull(j.Stddev)
 	if k == Measure {
 		s.P50, s.P90, s.P95, s.P99 = nanIfNull(j.P50), nanIfNull(j.P90), nanIfNull(j.P95), nanIfNull(j.P99)
 	}
