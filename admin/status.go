@@ -68,6 +68,9 @@ type BufferStatus struct {
 	// TornWrites are interrupted writes truncated at the start (a kill -9
 	// during a write): nothing acknowledged was lost.
 	TornWrites int64 `json:"torn_writes"`
+	// DiskFullWaits are writes the disk refused for want of room (ENOSPC,
+	// EDQUOT) and retried after a wait: backpressure, not a loss.
+	DiskFullWaits int64 `json:"disk_full_waits"`
 }
 
 // NodeStatus is one node of an HTTP output's cluster.

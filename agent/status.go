@@ -51,7 +51,7 @@ func (a *Agent) Status() admin.Status {
 				Batches: q.Batches, Events: q.Events, Bytes: q.Bytes, MaxBytes: q.MaxBytes, InFlight: q.InFlight,
 				Dropped:  map[string]int64{"oldest": q.DroppedOldestEvents, "newest": q.DroppedNewestEvents, "corrupt": q.LostEvents},
 				Replayed: q.ReplayedEvents, BadSegments: q.BadSegments, BadBytes: q.BadBytes,
-				CorruptBatches: q.CorruptBatches, TornWrites: q.TornWrites,
+				CorruptBatches: q.CorruptBatches, TornWrites: q.TornWrites, DiskFullWaits: q.DiskFullWaits,
 			},
 		}
 		a.outStats[i](&o)
