@@ -94,7 +94,7 @@ func TestFsyncAlways(t *testing.T) {
 
 	m := mustNext(t, q)
 	jdir := filepath.Join(dir, "inflight")
-	want := []string{filepath.Join(jdir, fmt.Sprintf("%020d.tmp", m.ID)), jdir}
+	want := []string{filepath.Join(jdir, fmt.Sprintf("%020d.batch.tmp", m.ID)), jdir}
 	if got := rec.take(); !slices.Equal(got, want) {
 		t.Fatalf("Next synced %q, want %q", got, want)
 	}
