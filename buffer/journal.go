@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"pulse/durable"
 )
 
 // journal makes acknowledgement possible on top of diskqueue, which forgets a
@@ -49,7 +51,7 @@ type journal struct {
 const (
 	consumedSize  = 12
 	journalSuffix = ".batch"
-	tmpSuffix     = ".tmp"
+	tmpSuffix     = durable.TmpSuffix // a journal write cut short: <seq>.batch.tmp (older versions: <seq>.tmp)
 )
 
 // journaled is a batch found in the journal at Open.
@@ -161,23 +163,29 @@ func journalSeq(name string) (uint64, bool) {
 	return seq, err == nil && seq > 0 && seq < maxSeq
 }
 
-// write journals a frame.
+// write journals a frame, through durable's tmp + rename so that a file
+// present is whole. What it syncs follows Options.Fsync: FsyncAlways
+// durable.Sync — the file and its rename, before Next takes the frame off
+// diskqueue, whose read position may then be persisted past it;
+// FsyncInterval durable.NoSync, the ticker syncing the files still there
+// within an interval (syncPending); FsyncNever durable.NoSync, atomic
+// against a crash of the process only.
 func (j *journal) write(seq uint64, frame []byte) error {
-	tmp := j.path(seq, tmpSuffix)
-	if err := j.writeFile(tmp, frame); err != nil {
-		_ = os.Remove(tmp)
+	w := durable.Writer{Policy: durable.NoSync, Perm: 0o600}
+	if j.fsync == FsyncAlways {
+		w.Policy = durable.Sync
+	}
+	if j.onSync != nil {
+		w.Hook = func(s durable.Step, path string) {
+			if s == durable.StepSync || s == durable.StepSyncDir {
+				j.onSync(path)
+			}
+		}
+	}
+	if err := w.WriteFile(j.path(seq, journalSuffix), frame); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, j.path(seq, journalSuffix)); err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	switch j.fsync {
-	case FsyncAlways:
-		// The rename too, before diskqueue may persist a read position
-		// past the frame.
-		return syncDirHooked(j.dir, j.onSync)
-	case FsyncInterval:
+	if j.fsync == FsyncInterval {
 		j.mu.Lock()
 		if j.unsynced == nil {
 			j.unsynced = make(map[uint64]struct{})
@@ -186,26 +194,6 @@ func (j *journal) write(seq uint64, frame []byte) error {
 		j.mu.Unlock()
 	}
 	return nil
-}
-
-// writeFile is os.WriteFile, with an fsync before the close under
-// FsyncAlways.
-func (j *journal) writeFile(name string, data []byte) error {
-	if j.fsync != FsyncAlways {
-		return os.WriteFile(name, data, 0o600)
-	}
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = fsync(f, j.onSync)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // syncPending fsyncs the journal files written since the last call that are

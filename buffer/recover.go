@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"pulse/durable"
 )
 
 // recovered is what the segments hold at Open.
@@ -51,9 +53,11 @@ func recoverSegments(dir, name string, consumed uint64, fsync FsyncMode, log *sl
 			nums = append(nums, num)
 			continue
 		}
-		// A metadata write or a segment repair cut short by a crash.
-		if strings.HasPrefix(fn, name+".diskqueue.meta.dat.") && strings.HasSuffix(fn, ".tmp") ||
-			strings.HasPrefix(fn, name+".diskqueue.") && strings.HasSuffix(fn, repairTmpSuffix) {
+		// A write cut short by a crash: diskqueue's metadata
+		// (meta.dat.<n>.tmp), Open's (durable.TmpPath: meta.dat.tmp), a
+		// repair's segment or quarantine (.dat.tmp, .dat.bad.tmp; older
+		// versions: .dat.repair.tmp).
+		if strings.HasPrefix(fn, name+".diskqueue.") && strings.HasSuffix(fn, durable.TmpSuffix) {
 			if err := os.Remove(filepath.Join(dir, fn)); err != nil && !isNotExist(err) {
 				return rec, err
 			}

@@ -3,10 +3,12 @@ package buffer
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
+
+	"pulse/durable"
 )
 
 // A segment that does not parse to its end is one of two things, told apart
@@ -36,9 +38,6 @@ import (
 // exact unless a write failed at runtime, which skips a seq), the events by
 // the headers of the damaged batches that survived. A batch whose header was
 // destroyed too is counted with unknown events (logged).
-
-// repairTmpSuffix marks a rewritten segment not yet renamed into place.
-const repairTmpSuffix = ".repair.tmp"
 
 // damage is one stretch of a segment that does not verify.
 type damage struct {
@@ -148,19 +147,18 @@ func repairSegment(path string, end int64, tornOK bool, nextFirst uint64, st *se
 	} else {
 		quarantined = *bytes.NewBuffer(prev)
 	}
-	if err := writeSynced(bad, quarantined.Bytes()); err != nil {
+	// durable.Sync for both, in every Fsync mode: they replace bytes that
+	// may have been on disk for long, and a power loss must not turn a
+	// repair into the loss of batches that were durable before it. (Rare:
+	// only at Open, only for damage.) A tmp file a crash leaves is removed
+	// at the next Open (recoverSegments).
+	if err := durable.WriteFile(bad, quarantined.Bytes(), 0o600, durable.Sync); err != nil {
 		return res, fmt.Errorf("quarantine damage of %s: %w", path, err)
 	}
-	tmp := path + repairTmpSuffix
-	if err := writeSynced(tmp, out.Bytes()); err != nil {
-		return res, fmt.Errorf("rewrite %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return res, fmt.Errorf("rewrite %s: %w", path, err)
-	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := durable.WriteFile(path, out.Bytes(), 0o600, durable.Sync); errors.Is(err, durable.ErrDirSync) {
 		log.Warn("cannot fsync the buffer directory after a repair", "err", err)
+	} else if err != nil {
+		return res, fmt.Errorf("rewrite %s: %w", path, err)
 	}
 	res.newSize, res.rewritten = int64(out.Len()), true
 	return res, nil
@@ -231,24 +229,4 @@ func tornTail(tail []byte) bool {
 	}
 	n := binary.BigEndian.Uint32(tail)
 	return msgSizePlausible(n) && int64(len(tail)-lenPrefix) < int64(n)
-}
-
-// writeSynced writes a file and fsyncs it: a repair must not leave a
-// half-written segment or quarantine behind after a power loss.
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		_ = os.Remove(path)
-	}
-	return err
 }

@@ -16,6 +16,16 @@ import (
 // what a power loss (or a kernel crash) may take. A process crash, kill -9
 // included, loses nothing Put accepted in any mode: every write is in the
 // kernel's page cache before Put or Next returns.
+//
+// The files the queue replaces whole go through package durable (tmp +
+// rename, so a kill -9 leaves the old or the new file, never a part): the
+// in-flight journal's files with durable.Sync under FsyncAlways and
+// durable.NoSync otherwise (FsyncInterval syncs them on its ticker); the
+// metadata Open rewrites after recovery with durable.Sync, except under
+// FsyncNever (durable.NoSync: a lost rewrite is rebuilt from the segments
+// at the next Open); a segment Open repairs, and its quarantine (.bad),
+// with durable.Sync in every mode, as they replace bytes that may have been
+// durable long before.
 type FsyncMode string
 
 const (
@@ -232,11 +242,9 @@ func fsync(f *os.File, hook func(string)) error {
 	return nil
 }
 
-// syncDir makes the entries of dir (files created, renamed, removed)
-// durable. Windows cannot open a directory for it, and needs no such sync.
-func syncDir(dir string) error { return syncDirHooked(dir, nil) }
-
-// syncDirHooked is syncDir calling hook first if set.
+// syncDirHooked makes the entries of dir (files created, renamed, removed)
+// durable, calling hook first if set. Windows cannot open a directory for
+// it, and needs no such sync.
 func syncDirHooked(dir string, hook func(string)) error {
 	if runtime.GOOS == "windows" {
 		return nil

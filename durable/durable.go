@@ -18,6 +18,13 @@ import (
 	"runtime"
 )
 
+// ErrDirSync is in the error of a Sync write whose rename was done but
+// whose directory fsync failed: path holds the new content, which a power
+// loss may still take. A caller for whom that is as good as done (a repair
+// that the next start would redo) can tell it from a write that did not
+// happen.
+var ErrDirSync = errors.New("directory fsync failed after the rename")
+
 // Policy says what a write forces to stable storage.
 type Policy uint8
 
@@ -107,8 +114,9 @@ func WriteFile(path string, data []byte, perm fs.FileMode, p Policy) error {
 
 // WriteFile replaces path with data atomically, forcing to stable storage
 // what w.Policy says. On an error before the rename, path is untouched and
-// no tmp file is left; an error from the directory's fsync comes after the
-// rename, when path holds data but a power loss may still take it.
+// no tmp file is left; an error from the directory's fsync (ErrDirSync)
+// comes after the rename, when path holds data but a power loss may still
+// take it.
 func (w Writer) WriteFile(path string, data []byte) error {
 	f, err := w.create(path)
 	if err != nil {
@@ -181,7 +189,7 @@ func (w Writer) commit(path string, f *os.File, err error) error {
 	dir := filepath.Dir(path)
 	w.hook(StepSyncDir, dir)
 	if err := SyncDir(dir); err != nil {
-		return fmt.Errorf("durable: replace %s: %w", path, err)
+		return fmt.Errorf("durable: replace %s: %w: %w", path, ErrDirSync, err)
 	}
 	return nil
 }
