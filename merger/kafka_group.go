@@ -102,7 +102,7 @@ type groupPart struct {
 	end       int64 // the partition's end at the assignment
 	replaying bool  // records below end not all merged yet: emit nothing
 	claimed   time.Time
-	replayed  uint64 // records merged while replaying
+	replayed  uint64    // records merged while replaying
 	committed committed // the last commit made (or found at the claim)
 }
 
