@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // TestBenignBadRemoved triggers diskqueue bug #38/#42 on purpose: the reader
@@ -29,7 +31,7 @@ func TestBenignBadRemoved(t *testing.T) {
 		}
 	}
 	// Each round's first Put rotated behind a caught-up reader.
-	waitFor(t, 5*time.Second, "no .bad files", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "no .bad files", func() bool {
 		q.Stats() // removes the pending ones
 		return len(filesWithSuffix(t, dir, ".bad")) == 0
 	})

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // TestCapOnDisk checks the promise made to operators: the files of a queue
@@ -50,7 +52,7 @@ func TestCapOnDisk(t *testing.T) {
 			t.Fatalf("stuck after %d steps: received %d", step, received)
 		}
 		// Slow: a step only once the writers wait for space.
-		waitFor(t, 10*time.Second, "writers to block", func() bool {
+		testenv.WaitFor(t, 10*time.Second, "writers to block", func() bool {
 			q.mu.Lock()
 			defer q.mu.Unlock()
 			return q.waiting > 0 || done.Load() == writers

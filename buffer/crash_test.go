@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // Environment of the crash helper process.
@@ -168,7 +170,7 @@ func TestCrashKill9(t *testing.T) {
 		putLog := filepath.Join(dir, fmt.Sprintf("put-%d.log", run))
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		waitFor(t, 60*time.Second, fmt.Sprintf("run %d to put %d batches", run, puts), func() bool {
+		testenv.WaitFor(t, 60*time.Second, fmt.Sprintf("run %d to put %d batches", run, puts), func() bool {
 			select {
 			case err := <-exited:
 				t.Fatalf("helper exited early: %v", err)

@@ -40,7 +40,7 @@ func TestFullDiskBlocksPut(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, 10*time.Second, "a write refused for a full disk", func() bool { return q.Stats().DiskFullWaits > 0 })
+	testenv.WaitFor(t, 10*time.Second, "a write refused for a full disk", func() bool { return q.Stats().DiskFullWaits > 0 })
 	select {
 	case <-done:
 		t.Fatal("every Put returned although the disk was full")
@@ -80,7 +80,7 @@ func TestFullDiskStillDrains(t *testing.T) {
 			}
 		}
 	}()
-	waitFor(t, 10*time.Second, "a write refused for a full disk", func() bool { return q.Stats().DiskFullWaits > 0 })
+	testenv.WaitFor(t, 10*time.Second, "a write refused for a full disk", func() bool { return q.Stats().DiskFullWaits > 0 })
 	nextInOrder(ctx, t, q, n)
 	<-done
 	if st := q.Stats(); st.Batches != 0 || st.InFlight != 0 || st.CorruptBatches != 0 {

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // With MaxBytes 1 MiB and 100 KiB payloads, ten batches fit and the
@@ -41,7 +43,7 @@ func TestPolicyBlock(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() { done <- q.Put(context.Background(), payload("resumed", policyPayload), 7) }()
-	waitFor(t, 5*time.Second, "Put to block", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "Put to block", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return q.waiting == 1
@@ -177,7 +179,7 @@ func TestPolicyDropsConcurrent(t *testing.T) {
 				}
 			}()
 			wg.Wait()
-			waitFor(t, 20*time.Second, "reader to catch up", func() bool { return q.Stats().Batches == 0 })
+			testenv.WaitFor(t, 20*time.Second, "reader to catch up", func() bool { return q.Stats().Batches == 0 })
 			close(stop)
 			<-readerDone
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 func TestPutNextAckRoundTrip(t *testing.T) {
@@ -171,7 +173,7 @@ func TestCloseUnblocksNextAndPut(t *testing.T) {
 		errs <- q.Put(context.Background(), make([]byte, 1<<19), 1)
 	}()
 	// Both are blocked: nothing is queued, and the Put does not fit.
-	waitFor(t, 5*time.Second, "Put to wait for space", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "Put to wait for space", func() bool {
 		q.mu.Lock()
 		defer q.mu.Unlock()
 		return q.waiting == 1

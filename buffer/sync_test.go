@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // syncRecorder records the paths the queue fsyncs itself (diskqueue's own
@@ -131,10 +133,10 @@ func TestFsyncInterval(t *testing.T) {
 	}
 	m := mustNext(t, q) // left in flight
 	jfile := filepath.Join(dir, "inflight", fmt.Sprintf("%020d.batch", m.ID))
-	waitFor(t, 10*time.Second, "the journal file synced", func() bool { return rec.has(jfile) })
-	waitFor(t, 10*time.Second, "the journal directory synced", func() bool { return rec.has(filepath.Dir(jfile)) })
+	testenv.WaitFor(t, 10*time.Second, "the journal file synced", func() bool { return rec.has(jfile) })
+	testenv.WaitFor(t, 10*time.Second, "the journal directory synced", func() bool { return rec.has(filepath.Dir(jfile)) })
 	seg := segmentFile(dir, 0)
-	waitFor(t, 10*time.Second, "diskqueue's metadata synced at the write position", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "diskqueue's metadata synced at the write position", func() bool {
 		meta, err := readMeta(metaPath(dir, "out"))
 		fi, serr := os.Stat(seg)
 		return err == nil && serr == nil && meta.writePos == fi.Size()

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // TestTorture runs 8 writers and one reader (several batches in flight, acked
@@ -103,12 +105,12 @@ func TestTorture(t *testing.T) {
 		if phase < phases-1 {
 			// Close midway, with writers and the reader busy.
 			target := int64(produced * (phase + 1) / phases)
-			waitFor(t, 60*time.Second, fmt.Sprintf("phase %d to reach %d puts", phase, target), func() bool {
+			testenv.WaitFor(t, 60*time.Second, fmt.Sprintf("phase %d to reach %d puts", phase, target), func() bool {
 				return puts.Load() >= target
 			})
 		} else {
 			wg.Wait()
-			waitFor(t, 60*time.Second, "the reader to drain", func() bool {
+			testenv.WaitFor(t, 60*time.Second, "the reader to drain", func() bool {
 				s := q.Stats()
 				return s.Batches == 0 && puts.Load()-acks.Load() <= 4
 			})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"pulse/idcount"
+	"pulse/testenv"
 )
 
 // pulseBin is the pulse binary built once for this test binary.
@@ -67,18 +68,6 @@ func runPulse(t *testing.T, timeout time.Duration, args ...string) (string, stri
 	return stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()
 }
 
-// waitFor polls cond every 20 ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestDemoVerifiesAndReapsChildren(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts eight processes; run without -short")
@@ -106,7 +95,7 @@ func TestDemoVerifiesAndReapsChildren(t *testing.T) {
 		if err != nil {
 			t.Fatalf("pid %q: %v", s, err)
 		}
-		waitFor(t, 5*time.Second, fmt.Sprintf("child %d gone", pid), func() bool {
+		testenv.WaitFor(t, 5*time.Second, fmt.Sprintf("child %d gone", pid), func() bool {
 			_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
 			return os.IsNotExist(err)
 		})

@@ -10,18 +10,6 @@ import (
 	"time"
 )
 
-// waitFor polls cond every millisecond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // fields splits a logfmt-ish message into key=value pairs, honouring
 // double quotes. A tiny check, not a full parser.
 func fields(t testing.TB, msg string) map[string]string {

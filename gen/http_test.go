@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"pulse/protocol"
+	"pulse/testenv"
 )
 
 // receiver is an HTTP server on 127.0.0.1 that decodes what gen sends and
@@ -282,7 +283,7 @@ func TestHTTPConnectionRefusedThenUp(t *testing.T) {
 		}, nil)
 		done <- err
 	}()
-	waitFor(t, 10*time.Second, "a refused attempt", func() bool { return strings.Contains(logs.String(), "retrying batch") })
+	testenv.WaitFor(t, 10*time.Second, "a refused attempt", func() bool { return strings.Contains(logs.String(), "retrying batch") })
 
 	r := &receiver{t: t, format: FormatLines, ids: newIDSet(), paths: map[string]int{}, frameIDs: map[string]int{}}
 	ln, err = net.Listen("tcp", addr)
@@ -329,7 +330,7 @@ func TestHTTPCancelFlushes(t *testing.T) {
 		st, err := Run(ctx, Options{Count: 1_000_000, Rate: 2000, Batch: 50, Out: srv.URL, Format: FormatPulse, Timeout: 30 * time.Second}, nil)
 		done <- result{st, err}
 	}()
-	waitFor(t, 10*time.Second, "the first request", func() bool { return r.requests.Load() >= 1 })
+	testenv.WaitFor(t, 10*time.Second, "the first request", func() bool { return r.requests.Load() >= 1 })
 	cancel()
 	var res result
 	select {

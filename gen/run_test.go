@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 func run(t testing.TB, ctx context.Context, opts Options) (Stats, string) {
@@ -139,7 +141,7 @@ func TestCancelStopsAndFlushes(t *testing.T) {
 		st, err := Run(ctx, Options{Rate: 1000, Duration: time.Hour, Out: path}, nil)
 		done <- result{st, err}
 	}()
-	waitFor(t, 10*time.Second, "some lines in the file", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "some lines in the file", func() bool {
 		fi, err := os.Stat(path)
 		return err == nil && fi.Size() > 0
 	})

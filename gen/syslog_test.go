@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 func TestSyslogTCP(t *testing.T) {
@@ -97,7 +99,7 @@ func TestSyslogUDP(t *testing.T) {
 	// Paced, so that the socket buffer never overflows on loopback.
 	const n = 400
 	run(t, context.Background(), Options{Count: n, Rate: 4000, Out: "syslog+udp://" + pc.LocalAddr().String()})
-	waitFor(t, 10*time.Second, "every datagram", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "every datagram", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(msgs) >= n

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // TestCheckpointCommits: the committed offset follows the longest run of
@@ -227,7 +229,7 @@ func TestCheckpointWriterSyncs(t *testing.T) {
 		}
 		return offsets[fileID{1, 2}]
 	}
-	waitFor(t, 10*time.Second, "the synced copy at 10", func() bool { return offsetIn(path+syncedSuffix) == 10 })
+	testenv.WaitFor(t, 10*time.Second, "the synced copy at 10", func() bool { return offsetIn(path+syncedSuffix) == 10 })
 	cancel()
 	<-done
 	c.track(e, 20)()

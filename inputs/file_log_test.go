@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"pulse/event"
+	"pulse/testenv"
 )
 
 // logBuffer collects a logger's text lines; the input's goroutines write
@@ -62,17 +63,17 @@ func TestFileLogsWhatItTails(t *testing.T) {
 	rec := &recorder{}
 	start(t, opts, rec)
 	missing := filepath.Join(dir, "late-*.log")
-	waitFor(t, timeout, "a warning that late-*.log matches nothing", func() bool {
+	testenv.WaitFor(t, timeout, "a warning that late-*.log matches nothing", func() bool {
 		return logs.lineWith("level=WARN", "matches no file", "pattern="+missing) == 1
 	})
 	if n := logs.lineWith("level=INFO", "following file", "path="+filepath.Join(dir, "app.log")); n != 1 {
 		t.Errorf("%d INFO lines following app.log, want 1:\n%s", n, logs.String())
 	}
-	waitFor(t, timeout, "the lines of app.log", rec.has(3))
+	testenv.WaitFor(t, timeout, "the lines of app.log", rec.has(3))
 
 	writeFile(t, filepath.Join(dir, "late-1.log"), numbered("l", 1, 2))
-	waitFor(t, timeout, "the lines of late-1.log", rec.has(5))
-	waitFor(t, timeout, "an INFO that late-*.log matches now", func() bool {
+	testenv.WaitFor(t, timeout, "the lines of late-1.log", rec.has(5))
+	testenv.WaitFor(t, timeout, "an INFO that late-*.log matches now", func() bool {
 		return logs.lineWith("level=INFO", "matches files now", "pattern="+missing) == 1
 	})
 	if n := logs.lineWith("level=WARN"); n != 1 {
@@ -125,7 +126,7 @@ func TestFileTruncationCountsUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(release)
-	waitFor(t, timeout, "truncation noticed", func() bool { return f.Stats().Truncations == 1 })
+	testenv.WaitFor(t, timeout, "truncation noticed", func() bool { return f.Stats().Truncations == 1 })
 	mu.Lock()
 	read := 0
 	for _, l := range strings.SplitAfter(content, "\n")[:events] {

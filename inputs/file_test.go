@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pulse/event"
+	"pulse/testenv"
 )
 
 const timeout = 10 * time.Second
@@ -30,11 +31,11 @@ func TestFileLineCutting(t *testing.T) {
 			opts.BatchBytes = 5 // with maxLine 4: a 6-byte read buffer
 			rec := &recorder{}
 			r := start(t, opts, rec)
-			waitFor(t, timeout, "file followed", func() bool { return r.f.Stats().Files == 1 })
+			testenv.WaitFor(t, timeout, "file followed", func() bool { return r.f.Stats().Files == 1 })
 			if err := os.Remove(path); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, timeout, "deleted file dropped", func() bool { return r.f.Stats().Files == 0 })
+			testenv.WaitFor(t, timeout, "deleted file dropped", func() bool { return r.f.Stats().Files == 0 })
 			r.stop(t)
 			equal(t, "events", rec.events(), tc.want)
 			if st := r.f.Stats(); st.TruncatedLines != tc.truncated || st.Events != int64(len(tc.want)) || st.CommittedLag != 0 {
@@ -53,7 +54,7 @@ func TestFileFollowsAppends(t *testing.T) {
 	writeFile(t, path, numbered("x", 1, 3))
 	rec := &recorder{}
 	r := start(t, testFileOptions(t, dir, "app.log"), rec)
-	waitFor(t, timeout, "first lines", rec.has(3))
+	testenv.WaitFor(t, timeout, "first lines", rec.has(3))
 
 	want := lines(numbered("x", 1, 3))
 	for i := range 20 {
@@ -62,11 +63,11 @@ func TestFileFollowsAppends(t *testing.T) {
 		want = append(want, lines(content)...)
 	}
 	appendFile(t, path, "par")
-	waitFor(t, timeout, "appended lines", rec.has(len(want)))
+	testenv.WaitFor(t, timeout, "appended lines", rec.has(len(want)))
 	appendFile(t, path, "tial\r")
 	appendFile(t, path, "\n")
 	want = append(want, "partial")
-	waitFor(t, timeout, "the completed line", rec.has(len(want)))
+	testenv.WaitFor(t, timeout, "the completed line", rec.has(len(want)))
 	r.stop(t)
 	equal(t, "events", rec.events(), want)
 	equal(t, "from source", rec.from(path), want)
@@ -108,7 +109,7 @@ func TestFileRenameRotation(t *testing.T) {
 			opts.BatchEvents = 7
 			rec := &recorder{}
 			r := start(t, opts, rec)
-			waitFor(t, timeout, "first lines", rec.has(100))
+			testenv.WaitFor(t, timeout, "first lines", rec.has(100))
 
 			if err := os.Rename(path, path+".1"); err != nil {
 				t.Fatal(err)
@@ -119,21 +120,21 @@ func TestFileRenameRotation(t *testing.T) {
 			wantOld := append(lines(numbered("old", 1, 120)), "old-unterminated")
 			wantNew := lines(numbered("new", 1, 30))
 			if tc.wantFiles == 1 {
-				waitFor(t, timeout, "old file dropped", func() bool { return r.f.Stats().Files == 1 && rec.count() >= 151 })
+				testenv.WaitFor(t, timeout, "old file dropped", func() bool { return r.f.Stats().Files == 1 && rec.count() >= 151 })
 			} else {
 				// The renamed file is still followed: its last line stays
 				// unterminated until the writer ends it.
 				wantOld = wantOld[:120]
-				waitFor(t, timeout, "all lines", rec.has(150))
+				testenv.WaitFor(t, timeout, "all lines", rec.has(150))
 				old.WriteString("\nold-last\n")
 				wantOld = append(wantOld, "old-unterminated", "old-last")
-				waitFor(t, timeout, "last lines", rec.has(152))
+				testenv.WaitFor(t, timeout, "last lines", rec.has(152))
 			}
 			// Both files must be kept at their end for a while: append a
 			// sentinel to the new file and wait for it, then compare.
 			appendFile(t, path, "new-sentinel\n")
 			wantNew = append(wantNew, "new-sentinel")
-			waitFor(t, timeout, "sentinel", func() bool { return slices.Contains(rec.from(path), "new-sentinel") })
+			testenv.WaitFor(t, timeout, "sentinel", func() bool { return slices.Contains(rec.from(path), "new-sentinel") })
 			r.stop(t)
 
 			// Each file's lines come in order, once; the two files' lines
@@ -172,14 +173,14 @@ func TestFileCopyTruncate(t *testing.T) {
 	writeFile(t, path, numbered("before", 1, 50))
 	rec := &recorder{}
 	r := start(t, testFileOptions(t, dir, "app.log"), rec)
-	waitFor(t, timeout, "first lines", rec.has(50))
+	testenv.WaitFor(t, timeout, "first lines", rec.has(50))
 
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, timeout, "truncation noticed", func() bool { return r.f.Stats().Truncations == 1 })
+	testenv.WaitFor(t, timeout, "truncation noticed", func() bool { return r.f.Stats().Truncations == 1 })
 	appendFile(t, path, numbered("after", 1, 5))
-	waitFor(t, timeout, "lines after truncation", rec.has(55))
+	testenv.WaitFor(t, timeout, "lines after truncation", rec.has(55))
 	r.stop(t)
 
 	want := append(lines(numbered("before", 1, 50)), lines(numbered("after", 1, 5))...)
@@ -195,14 +196,14 @@ func TestFileNewFilesByGlob(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "a.log"), numbered("a", 1, 3))
 	rec := &recorder{}
 	r := start(t, testFileOptions(t, dir, "*.log"), rec)
-	waitFor(t, timeout, "a.log", rec.has(3))
+	testenv.WaitFor(t, timeout, "a.log", rec.has(3))
 
 	writeFile(t, filepath.Join(dir, "other.txt"), "not followed\n")
 	if err := os.Mkdir(filepath.Join(dir, "dir.log"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "b.log"), numbered("b", 1, 4))
-	waitFor(t, timeout, "b.log", rec.has(7))
+	testenv.WaitFor(t, timeout, "b.log", rec.has(7))
 	r.stop(t)
 	equal(t, "a.log", rec.from(filepath.Join(dir, "a.log")), lines(numbered("a", 1, 3)))
 	equal(t, "b.log", rec.from(filepath.Join(dir, "b.log")), lines(numbered("b", 1, 4)))
@@ -221,11 +222,11 @@ func TestFileOverlappingGlobs(t *testing.T) {
 	}
 	rec := &recorder{}
 	r := start(t, testFileOptions(t, dir, "*.log", "a.*", "*.link"), rec)
-	waitFor(t, timeout, "a.log", rec.has(10))
+	testenv.WaitFor(t, timeout, "a.log", rec.has(10))
 	// A file created now is found by a later scan: once it is read, the
 	// globs have been evaluated again since a.log was read.
 	writeFile(t, filepath.Join(dir, "b.log"), "b\n")
-	waitFor(t, timeout, "b.log", func() bool { return slices.Contains(rec.events(), "b") })
+	testenv.WaitFor(t, timeout, "b.log", func() bool { return slices.Contains(rec.events(), "b") })
 	r.stop(t)
 	want := append(lines(numbered("a", 1, 10)), "b")
 	equal(t, "events", rec.events(), want)
@@ -261,7 +262,7 @@ func TestFileRestartResumes(t *testing.T) {
 
 			rec := &recorder{hold: true}
 			r := start(t, opts, rec)
-			waitFor(t, timeout, "all lines", rec.has(10))
+			testenv.WaitFor(t, timeout, "all lines", rec.has(10))
 			if n := rec.numBatches(); n != 5 {
 				t.Fatalf("got %d batches, want 5", n)
 			}
@@ -286,7 +287,7 @@ func TestFileRestartResumes(t *testing.T) {
 			rec2 := &recorder{}
 			r2 := start(t, opts, rec2)
 			want := lines(numbered("line", tc.resumeLine, 11))
-			waitFor(t, timeout, "lines after restart", rec2.has(len(want)))
+			testenv.WaitFor(t, timeout, "lines after restart", rec2.has(len(want)))
 			r2.stop(t)
 			equal(t, "events after restart", rec2.events(), want)
 		})
@@ -302,14 +303,14 @@ func TestFileCommitAfterTruncation(t *testing.T) {
 	opts := testFileOptions(t, dir, "app.log")
 	rec := &recorder{hold: true}
 	r := start(t, opts, rec)
-	waitFor(t, timeout, "first lines", rec.has(10))
+	testenv.WaitFor(t, timeout, "first lines", rec.has(10))
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, timeout, "truncation", func() bool { return r.f.Stats().Truncations == 1 })
+	testenv.WaitFor(t, timeout, "truncation", func() bool { return r.f.Stats().Truncations == 1 })
 	rec.batch(0).commit() // late, of the content before
 	appendFile(t, path, "after\n")
-	waitFor(t, timeout, "line after", rec.has(11))
+	testenv.WaitFor(t, timeout, "line after", rec.has(11))
 	r.stop(t)
 	recs := readCheckpoints(t, opts.CheckpointFile)
 	if len(recs) != 1 || recs[0].Offset != 0 {
@@ -325,10 +326,10 @@ func TestFileStartAtEnd(t *testing.T) {
 	opts.StartAt = StartAtEnd
 	rec := &recorder{}
 	r := start(t, opts, rec)
-	waitFor(t, timeout, "a.log followed", func() bool { return r.f.Stats().Files == 1 })
+	testenv.WaitFor(t, timeout, "a.log followed", func() bool { return r.f.Stats().Files == 1 })
 	appendFile(t, a, "ten\na-6\n")
 	writeFile(t, b, numbered("b", 1, 3))
-	waitFor(t, timeout, "new lines", rec.has(4))
+	testenv.WaitFor(t, timeout, "new lines", rec.has(4))
 	r.stop(t)
 	equal(t, "a.log", rec.from(a), []string{"a-6"})
 	equal(t, "b.log", rec.from(b), lines(numbered("b", 1, 3)))
@@ -339,7 +340,7 @@ func TestFileStartAtEnd(t *testing.T) {
 	writeFile(t, c, numbered("c", 1, 2))
 	rec2 := &recorder{}
 	r2 := start(t, opts, rec2)
-	waitFor(t, timeout, "lines after restart", rec2.has(3))
+	testenv.WaitFor(t, timeout, "lines after restart", rec2.has(3))
 	r2.stop(t)
 	equal(t, "a.log after restart", rec2.from(a), []string{"a-7"})
 	equal(t, "c.log after restart", rec2.from(c), lines(numbered("c", 1, 2)))
@@ -364,7 +365,7 @@ func TestFileCheckpointLoad(t *testing.T) {
 	})
 	rec := &recorder{}
 	r := start(t, opts, rec)
-	waitFor(t, timeout, "lines", rec.has(2))
+	testenv.WaitFor(t, timeout, "lines", rec.has(2))
 	r.stop(t)
 	equal(t, "moved", rec.from(moved), []string{"m-2"})
 	equal(t, "short", rec.from(short), []string{"s-1"})
@@ -591,7 +592,7 @@ func TestFileBackpressure(t *testing.T) {
 	<-blocked
 	(<-first)()
 	offset := int64(len(numbered("x", 1, 2)))
-	waitFor(t, timeout, "checkpoint written while emit blocks", func() bool {
+	testenv.WaitFor(t, timeout, "checkpoint written while emit blocks", func() bool {
 		data, err := os.ReadFile(opts.CheckpointFile)
 		if err != nil {
 			return false
@@ -603,7 +604,7 @@ func TestFileBackpressure(t *testing.T) {
 		t.Errorf("emitted %d events while blocked, want 4", st.Events)
 	}
 	close(release)
-	waitFor(t, timeout, "all lines", func() bool { return f.Stats().Events == 6 && f.Stats().CommittedLag == 0 })
+	testenv.WaitFor(t, timeout, "all lines", func() bool { return f.Stats().Events == 6 && f.Stats().CommittedLag == 0 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -623,7 +624,7 @@ func TestFileLateCommit(t *testing.T) {
 	opts.BatchEvents = 2
 	rec := &recorder{hold: true}
 	r := start(t, opts, rec)
-	waitFor(t, timeout, "all lines", rec.has(4))
+	testenv.WaitFor(t, timeout, "all lines", rec.has(4))
 	r.stop(t)
 	if recs := readCheckpoints(t, opts.CheckpointFile); len(recs) != 1 || recs[0].Offset != 0 {
 		t.Fatalf("checkpoints = %+v, want offset 0", recs)
@@ -637,7 +638,7 @@ func TestFileLateCommit(t *testing.T) {
 	}
 	rec2 := &recorder{}
 	r2 := start(t, opts, rec2)
-	waitFor(t, timeout, "lines after restart", rec2.has(2))
+	testenv.WaitFor(t, timeout, "lines after restart", rec2.has(2))
 	r2.stop(t)
 	equal(t, "events after restart", rec2.events(), []string{"x-3", "x-4"})
 }
@@ -667,7 +668,7 @@ func TestFileRotationUnderLoad(t *testing.T) {
 			opts.BatchEvents = 64
 			writeFile(t, path, "")
 			r := start(t, opts, rec)
-			waitFor(t, timeout, "file followed", func() bool { return r.f.Stats().Files == 1 })
+			testenv.WaitFor(t, timeout, "file followed", func() bool { return r.f.Stats().Files == 1 })
 
 			w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
 			if err != nil {
@@ -682,7 +683,7 @@ func TestFileRotationUnderLoad(t *testing.T) {
 					// The first line of a new file: once it is read,
 					// the file is followed.
 					line := fmt.Sprintf("l-%d", i)
-					waitFor(t, timeout, line, func() bool { return slices.Contains(rec.events(), line) })
+					testenv.WaitFor(t, timeout, line, func() bool { return slices.Contains(rec.events(), line) })
 				}
 				if i%every == 0 {
 					rotations++
@@ -696,8 +697,8 @@ func TestFileRotationUnderLoad(t *testing.T) {
 				}
 			}
 			w.Close()
-			waitFor(t, timeout, "all lines", rec.has(total))
-			waitFor(t, timeout, "rotated files dropped", func() bool { return r.f.Stats().Files == tc.wantFiles })
+			testenv.WaitFor(t, timeout, "all lines", rec.has(total))
+			testenv.WaitFor(t, timeout, "rotated files dropped", func() bool { return r.f.Stats().Files == tc.wantFiles })
 			r.stop(t)
 
 			got := rec.events()

@@ -17,6 +17,7 @@ import (
 
 	"pulse/event"
 	"pulse/protocol"
+	"pulse/testenv"
 )
 
 // httpServer is an HTTP input running on 127.0.0.1 in the background.
@@ -468,7 +469,7 @@ func TestHTTPAnswersOnlyAfterCommit(t *testing.T) {
 		}
 		replies <- r
 	}()
-	waitFor(t, 5*time.Second, "the batch emitted", func() bool { return rec.numBatches() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the batch emitted", func() bool { return rec.numBatches() == 1 })
 	// Emit has returned; the answer must still wait for Commit.
 	select {
 	case r := <-replies:
@@ -500,7 +501,7 @@ func TestHTTPShutdownWhileWaiting(t *testing.T) {
 		}
 		replies <- r
 	}()
-	waitFor(t, 5*time.Second, "the batch emitted", func() bool { return rec.numBatches() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the batch emitted", func() bool { return rec.numBatches() == 1 })
 	s.stop(t)
 	select {
 	case r := <-replies:

@@ -18,6 +18,7 @@ import (
 
 	"pulse/event"
 	"pulse/parse"
+	"pulse/testenv"
 )
 
 // logplexFrame returns msg as a Logplex frame: "LEN SP MSG\n", LEN
@@ -233,7 +234,7 @@ func TestLogplexFrameIDInProgress(t *testing.T) {
 		}
 		first <- r
 	}()
-	waitFor(t, 5*time.Second, "the first request's batch", func() bool { return rec.numBatches() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the first request's batch", func() bool { return rec.numBatches() == 1 })
 	r := post(t, nil, "POST", s.url+"/", body, drainHeaders(2, "slow")...)
 	if r.status != http.StatusServiceUnavailable || r.retryAfter != "1" || !strings.Contains(r.body, "in progress") {
 		t.Fatalf("retry while in progress: %d %q (Retry-After %q), want 503", r.status, r.body, r.retryAfter)

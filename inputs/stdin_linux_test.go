@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // TestStdinCancelBlockingFile: standard input is a descriptor in blocking
@@ -35,7 +37,7 @@ func TestStdinCancelBlockingFile(t *testing.T) {
 	if _, err := w.WriteString("a\nb\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "two events", rec.has(2))
+	testenv.WaitFor(t, 5*time.Second, "two events", rec.has(2))
 	cancel()
 	select {
 	case err := <-done:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pulse/event"
+	"pulse/testenv"
 )
 
 // cuttingCases are the line-cutting rules, shared by the stdin and file
@@ -173,7 +174,7 @@ func TestStdinCancel(t *testing.T) {
 	if _, err := io.WriteString(pw, "a\n"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "first event", rec.has(1))
+	testenv.WaitFor(t, 5*time.Second, "first event", rec.has(1))
 	cancel()
 	// Complete the read Run may be blocked in; it may have returned.
 	wrote := make(chan struct{})

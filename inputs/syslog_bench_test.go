@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // BenchmarkSyslogTCP: intake from local clients writing octet-counted RFC
@@ -47,7 +49,7 @@ func BenchmarkSyslogTCP(b *testing.B) {
 				})
 			}
 			wg.Wait()
-			waitFor(b, time.Minute, "every message", func() bool { return ce.count() >= total })
+			testenv.WaitFor(b, time.Minute, "every message", func() bool { return ce.count() >= total })
 			elapsed := time.Since(start)
 			b.StopTimer()
 			if got := ce.count(); got != total {
@@ -76,7 +78,7 @@ func BenchmarkSyslogUDP(b *testing.B) {
 	}
 	// Wait until what arrived has been emitted: no change for 200ms.
 	last, changed := int64(-1), time.Now()
-	waitFor(b, time.Minute, "the input to settle", func() bool {
+	testenv.WaitFor(b, time.Minute, "the input to settle", func() bool {
 		st := srv.s.Stats()
 		if n := st.Messages + st.Dropped; n != last {
 			last, changed = n, time.Now()

@@ -115,7 +115,7 @@ func TestSyslogLoggerClient(t *testing.T) {
 			}
 			run(stdin.String())
 
-			waitFor(t, 10*time.Second, "every message", rec.has(len(want)))
+			testenv.WaitFor(t, 10*time.Second, "every message", rec.has(len(want)))
 			t.Logf("last event: %q", rec.events()[len(want)-1])
 			var got []string
 			for _, ev := range rec.events() {
@@ -231,7 +231,7 @@ input(type="imfile" file=%q tag="myapp" facility="local0" severity="info" rulese
 	})
 	waitForOrExit := func(n int) {
 		t.Helper()
-		waitFor(t, 30*time.Second, strconv.Itoa(n)+" lines forwarded", func() bool {
+		testenv.WaitFor(t, 30*time.Second, strconv.Itoa(n)+" lines forwarded", func() bool {
 			select {
 			case err := <-exited:
 				t.Fatalf("rsyslogd exited: %v\n%s", err, out.String())

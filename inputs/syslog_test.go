@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"pulse/event"
+	"pulse/testenv"
 )
 
 // syslogServer is a Syslog input running on 127.0.0.1 in the background.
@@ -145,8 +146,8 @@ func TestSyslogTCPFramings(t *testing.T) {
 			c := srv.dial(t, "tcp")
 			write(t, c, tc.sent)
 			c.Close()
-			waitFor(t, 5*time.Second, "the messages", rec.has(len(tc.want)))
-			waitFor(t, 5*time.Second, "the connection to end", func() bool { return srv.s.Stats().Connections == 0 })
+			testenv.WaitFor(t, 5*time.Second, "the messages", rec.has(len(tc.want)))
+			testenv.WaitFor(t, 5*time.Second, "the connection to end", func() bool { return srv.s.Stats().Connections == 0 })
 			equal(t, "events", rec.events(), tc.want)
 			if got := rec.from(c.LocalAddr().String()); len(got) != len(tc.want) {
 				t.Errorf("%d events from the client's address %s, want %d", len(got), c.LocalAddr(), len(tc.want))
@@ -190,7 +191,7 @@ func TestSyslogTCPSplitWrites(t *testing.T) {
 				p = p[k:]
 			}
 			c.Close()
-			waitFor(t, 10*time.Second, "every message", rec.has(len(want)))
+			testenv.WaitFor(t, 10*time.Second, "every message", rec.has(len(want)))
 			equal(t, "events", rec.events(), want)
 		})
 	}
@@ -220,7 +221,7 @@ func TestSyslogOversized(t *testing.T) {
 			for _, p := range tc.sent {
 				write(t, c, p)
 			}
-			waitFor(t, 5*time.Second, "the messages", rec.has(len(tc.want)))
+			testenv.WaitFor(t, 5*time.Second, "the messages", rec.has(len(tc.want)))
 			equal(t, "events", rec.events(), tc.want)
 			if st := srv.s.Stats(); st.Oversized != 1 || st.Errors.Total() != 0 {
 				t.Errorf("stats %+v, want 1 oversized", st)
@@ -239,7 +240,7 @@ func TestSyslogBadFrame(t *testing.T) {
 			c := srv.dial(t, "tcp")
 			write(t, c, octet(msg5424)+bad)
 			waitClosed(t, c, 5*time.Second)
-			waitFor(t, 5*time.Second, "the message before", rec.has(1))
+			testenv.WaitFor(t, 5*time.Second, "the message before", rec.has(1))
 			equal(t, "events", rec.events(), []string{msg5424})
 			if st := srv.s.Stats(); st.Errors.BadFrame != 1 || st.Errors.Total() != 1 {
 				t.Errorf("stats %+v, want 1 bad frame", st)
@@ -254,7 +255,7 @@ func TestSyslogTruncatedFrameAtEnd(t *testing.T) {
 	c := srv.dial(t, "tcp")
 	write(t, c, octet(msg3164)+octet(msg5424)[:40])
 	c.Close()
-	waitFor(t, 5*time.Second, "the truncation counted", func() bool { return srv.s.Stats().Errors.Truncated == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the truncation counted", func() bool { return srv.s.Stats().Errors.Truncated == 1 })
 	equal(t, "events", rec.events(), []string{msg3164})
 }
 
@@ -266,7 +267,7 @@ func TestSyslogIdleTimeoutAndFlushEvery(t *testing.T) {
 	c := srv.dial(t, "tcp")
 	start := time.Now()
 	write(t, c, octet(msg5424))
-	waitFor(t, 5*time.Second, "the message", rec.has(1))
+	testenv.WaitFor(t, 5*time.Second, "the message", rec.has(1))
 	if srv.s.Stats().Connections != 1 {
 		t.Fatal("the message was emitted only when the connection ended")
 	}
@@ -274,7 +275,7 @@ func TestSyslogIdleTimeoutAndFlushEvery(t *testing.T) {
 	if d := time.Since(start); d < 500*time.Millisecond {
 		t.Errorf("closed after %v, before the idle timeout", d)
 	}
-	waitFor(t, 5*time.Second, "the connection to end", func() bool { return srv.s.Stats().Connections == 0 })
+	testenv.WaitFor(t, 5*time.Second, "the connection to end", func() bool { return srv.s.Stats().Connections == 0 })
 	if st := srv.s.Stats(); st.Errors.IdleTimeout != 1 || st.Messages != 1 {
 		t.Errorf("stats %+v, want 1 idle timeout and 1 message", st)
 	}
@@ -286,12 +287,12 @@ func TestSyslogBackpressureIsNotIdle(t *testing.T) {
 	srv := startSyslog(t, SyslogOptions{IdleTimeout: 300 * time.Millisecond, FlushEvery: 10 * time.Millisecond}, g.emit)
 	c := srv.dial(t, "tcp")
 	write(t, c, octet("<14>1 - h app - - - seq=0"))
-	waitFor(t, 5*time.Second, "emit to block", func() bool { return g.entered.Load() == 1 })
+	testenv.WaitFor(t, 5*time.Second, "emit to block", func() bool { return g.entered.Load() == 1 })
 	<-time.After(600 * time.Millisecond) // emit blocked for two idle timeouts
 	close(g.open)
 	write(t, c, octet("<14>1 - h app - - - seq=1"))
 	// Stats count a message once its emit returned: wait for both.
-	waitFor(t, 5*time.Second, "both messages", func() bool { return g.events.Load() == 2 && srv.s.Stats().Messages == 2 })
+	testenv.WaitFor(t, 5*time.Second, "both messages", func() bool { return g.events.Load() == 2 && srv.s.Stats().Messages == 2 })
 	if st := srv.s.Stats(); st.Errors.IdleTimeout != 0 || st.Messages != 2 {
 		t.Errorf("stats %+v, want no idle timeout", st)
 	}
@@ -315,7 +316,7 @@ func TestSyslogBatchesAcrossMessages(t *testing.T) {
 		}
 		write(t, c, p.String())
 	}
-	waitFor(t, 10*time.Second, "the messages", rec.has(50))
+	testenv.WaitFor(t, 10*time.Second, "the messages", rec.has(50))
 	equal(t, "events", rec.events(), want)
 	if n := rec.numBatches(); n != 1 {
 		t.Errorf("%d batches for 50 messages in 5 writes within FlushEvery, want 1", n)
@@ -331,17 +332,17 @@ func TestSyslogMaxConnections(t *testing.T) {
 	a, b := srv.dial(t, "tcp"), srv.dial(t, "tcp")
 	write(t, a, octet("<14>a"))
 	write(t, b, octet("<14>b"))
-	waitFor(t, 5*time.Second, "two connections", func() bool { return srv.s.Stats().Connections == 2 })
+	testenv.WaitFor(t, 5*time.Second, "two connections", func() bool { return srv.s.Stats().Connections == 2 })
 	refused := srv.dial(t, "tcp")
 	waitClosed(t, refused, 5*time.Second)
 	if st := srv.s.Stats(); st.Errors.Refused != 1 || st.Accepted != 2 {
 		t.Fatalf("stats %+v, want 1 refused, 2 accepted", st)
 	}
 	a.Close()
-	waitFor(t, 5*time.Second, "one connection", func() bool { return srv.s.Stats().Connections == 1 })
+	testenv.WaitFor(t, 5*time.Second, "one connection", func() bool { return srv.s.Stats().Connections == 1 })
 	d := srv.dial(t, "tcp")
 	write(t, d, octet("<14>d"))
-	waitFor(t, 5*time.Second, "the messages", rec.has(3))
+	testenv.WaitFor(t, 5*time.Second, "the messages", rec.has(3))
 	if got := strings.Join(rec.events(), ","); !strings.Contains(got, "<14>d") {
 		t.Errorf("events %q, want the one of the connection after", got)
 	}
@@ -411,10 +412,10 @@ func TestSyslogTCPBackpressure(t *testing.T) {
 		}
 		writeErr <- nil
 	}()
-	waitFor(t, 10*time.Second, "emit to be called", func() bool { return g.entered.Load() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "emit to be called", func() bool { return g.entered.Load() == 1 })
 	// Stalled: no progress for 200ms.
 	last, changed := int64(-1), time.Now()
-	waitFor(t, 20*time.Second, "the sender to stall", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the sender to stall", func() bool {
 		if n := written.Load(); n != last {
 			last, changed = n, time.Now()
 		}
@@ -435,7 +436,7 @@ func TestSyslogTCPBackpressure(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("the sender did not finish once emit took batches")
 	}
-	waitFor(t, 30*time.Second, "every message", func() bool { return g.events.Load() == total })
+	testenv.WaitFor(t, 30*time.Second, "every message", func() bool { return g.events.Load() == total })
 	if bad := g.err(); bad != "" {
 		t.Fatal(bad)
 	}
@@ -460,7 +461,7 @@ func TestSyslogUDP(t *testing.T) {
 		}
 	}
 	write(t, a, "") // an empty datagram is no message
-	waitFor(t, 5*time.Second, "the datagrams", rec.has(30))
+	testenv.WaitFor(t, 5*time.Second, "the datagrams", rec.has(30))
 	equal(t, "from a", rec.from(a.LocalAddr().String()), wantA)
 	equal(t, "from b", rec.from(b.LocalAddr().String()), wantB)
 	if st := srv.s.Stats(); st.Messages != 30 || st.Dropped != 0 || st.Accepted != 0 {
@@ -479,12 +480,12 @@ func TestSyslogUDPDropsWhenBehind(t *testing.T) {
 	for i := range sent {
 		write(t, c, fmt.Sprintf("<14>1 - h app - - - seq=%d", i))
 	}
-	waitFor(t, 10*time.Second, "the datagrams to be read", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "the datagrams to be read", func() bool {
 		st := srv.s.Stats()
 		return st.Dropped == sent-udpWindows*10
 	})
 	close(g.open)
-	waitFor(t, 10*time.Second, "the batches held", func() bool { return srv.s.Stats().Messages == udpWindows*10 })
+	testenv.WaitFor(t, 10*time.Second, "the batches held", func() bool { return srv.s.Stats().Messages == udpWindows*10 })
 	if bad := g.err(); bad != "" {
 		t.Fatal(bad)
 	}
@@ -492,7 +493,7 @@ func TestSyslogUDPDropsWhenBehind(t *testing.T) {
 	for i := range 10 {
 		write(t, c, fmt.Sprintf("<14>1 - h app - - - seq=%d", udpWindows*10+i))
 	}
-	waitFor(t, 5*time.Second, "later datagrams", func() bool { return srv.s.Stats().Messages == udpWindows*10+10 })
+	testenv.WaitFor(t, 5*time.Second, "later datagrams", func() bool { return srv.s.Stats().Messages == udpWindows*10+10 })
 	if st := srv.s.Stats(); st.Dropped != sent-udpWindows*10 {
 		t.Errorf("stats %+v", st)
 	}
@@ -507,11 +508,11 @@ func TestSyslogShutdown(t *testing.T) {
 			srv := startSyslog(t, SyslogOptions{Listen: network + "://127.0.0.1:0", FlushEvery: 10 * time.Millisecond}, g.emit)
 			blocked := srv.dial(t, network)
 			write(t, blocked, octet(msg5424))
-			waitFor(t, 5*time.Second, "emit to block", func() bool { return g.entered.Load() == 1 })
+			testenv.WaitFor(t, 5*time.Second, "emit to block", func() bool { return g.entered.Load() == 1 })
 			var idle net.Conn
 			if network == "tcp" {
 				idle = srv.dial(t, network)
-				waitFor(t, 5*time.Second, "two connections", func() bool { return srv.s.Stats().Connections == 2 })
+				testenv.WaitFor(t, 5*time.Second, "two connections", func() bool { return srv.s.Stats().Connections == 2 })
 			}
 			start := time.Now()
 			srv.stop(t)

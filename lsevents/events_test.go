@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // knownEventDir writes two event files: 100 lines from 10:00:00 every
@@ -214,9 +216,9 @@ func TestWatch(t *testing.T) {
 	go func() {
 		done <- Run(ctx, Options{Dirs: []string{dir}, Watch: true, Interval: 20 * time.Millisecond, Terminal: true}, &out)
 	}()
-	waitFor(t, 10*time.Second, "a third refresh", func() bool { return strings.Count(out.String(), "pulse lsevents — every") >= 3 })
+	testenv.WaitFor(t, 10*time.Second, "a third refresh", func() bool { return strings.Count(out.String(), "pulse lsevents — every") >= 3 })
 	appendFile(t, filepath.Join(dir, "events-000001.log"), eventLines(base, time.Second, 10))
-	waitFor(t, 10*time.Second, "the appended lines", func() bool { return strings.Contains(out.String(), "total: 2 files     160") })
+	testenv.WaitFor(t, 10*time.Second, "the appended lines", func() bool { return strings.Contains(out.String(), "total: 2 files     160") })
 	cancel()
 	select {
 	case err := <-done:

@@ -12,6 +12,7 @@ import (
 
 	"pulse/event"
 	"pulse/metrics"
+	"pulse/testenv"
 )
 
 // benchFragments returns n encoded fragments of keys distinct keys (of
@@ -74,7 +75,7 @@ func BenchmarkEmitMerge(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			waitFor(b, 10*time.Minute, "all merged", func() bool { return m.Stats().Merged == uint64(b.N) })
+			testenv.WaitFor(b, 10*time.Minute, "all merged", func() bool { return m.Stats().Merged == uint64(b.N) })
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fragments/s")
 			r.stop(b)

@@ -19,6 +19,7 @@ import (
 	"pulse/event"
 	"pulse/metrics"
 	"pulse/protocol"
+	"pulse/testenv"
 )
 
 // crashHelperEnv names the directory a re-executed test binary works in
@@ -120,7 +121,7 @@ func TestCrash(t *testing.T) {
 	for round, kill := range kills {
 		h := startHelper(t, root)
 		before := snapBytes()
-		waitFor(t, 60*time.Second, fmt.Sprintf("kill point of round %d", round), func() bool {
+		testenv.WaitFor(t, 60*time.Second, fmt.Sprintf("kill point of round %d", round), func() bool {
 			h.checkAlive(t)
 			return kill(h.upSince(), before)
 		})
@@ -156,7 +157,7 @@ func TestCrash(t *testing.T) {
 	sink := newSnapshotSink()
 	m := newTestMerger(t, filepath.Join(root, helperState), sink.emit)
 	r := runMerger(t, m)
-	waitFor(t, 20*time.Second, "the buffer drained", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "the buffer drained", func() bool {
 		st := m.Stats()
 		return st.Buffer.Batches == 0 && st.Buffer.InFlight == 0
 	})

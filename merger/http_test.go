@@ -12,6 +12,7 @@ import (
 
 	"pulse/inputs"
 	"pulse/protocol"
+	"pulse/testenv"
 )
 
 // Through a real HTTP input of the fragments stream: a good batch gets
@@ -74,8 +75,8 @@ func TestHTTPInput(t *testing.T) {
 			t.Fatalf("good batch: %d %q", code, body)
 		}
 	}
-	waitFor(t, 20*time.Second, "every batch merged", func() bool { return m.Stats().BatchesMerged == 3 })
-	waitFor(t, 20*time.Second, "snapshots complete", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "every batch merged", func() bool { return m.Stats().BatchesMerged == 3 })
+	testenv.WaitFor(t, 20*time.Second, "snapshots complete", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, w.ref)
 	})

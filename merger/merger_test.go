@@ -13,6 +13,7 @@ import (
 	"pulse/buffer"
 	"pulse/event"
 	"pulse/metrics"
+	"pulse/testenv"
 )
 
 // Fragments of several agents, sent in batches out of order and some
@@ -53,7 +54,7 @@ func TestMergeExact(t *testing.T) {
 		t.Fatalf("Emit: %v", err)
 	}
 
-	waitFor(t, 20*time.Second, "snapshots of every series with its full count", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "snapshots of every series with its full count", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, w.ref)
 	})
@@ -64,7 +65,7 @@ func TestMergeExact(t *testing.T) {
 	checkSnapshots(t, got, w.ref)
 
 	// Everything merged is checkpointed and acknowledged.
-	waitFor(t, 10*time.Second, "every batch acknowledged", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "every batch acknowledged", func() bool {
 		st := m.Stats()
 		return st.Unacked == 0 && st.Buffer.InFlight == 0 && st.Buffer.Batches == 0
 	})
@@ -213,20 +214,20 @@ func TestFinalize(t *testing.T) {
 		return true
 	}
 	// Not final at first: the windows are still open.
-	waitFor(t, 10*time.Second, "snapshots complete", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "snapshots complete", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, w.ref)
 	})
 	if final() {
 		t.Fatal("windows final before FinalizeAfter")
 	}
-	waitFor(t, 10*time.Second, "final snapshots of every series", final)
+	testenv.WaitFor(t, 10*time.Second, "final snapshots of every series", final)
 	got, err := sink.snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkSnapshots(t, got, w.ref)
-	waitFor(t, 5*time.Second, "windows dropped", func() bool { return m.Stats().Windows == 0 })
+	testenv.WaitFor(t, 5*time.Second, "windows dropped", func() bool { return m.Stats().Windows == 0 })
 
 	// Sent again: too late now, not merged, not emitted again. A batch of
 	// a window still open, sent after them, shows when they have been
@@ -238,7 +239,7 @@ func TestFinalize(t *testing.T) {
 	if _, err := emitBatch(context.Background(), m, fresh.frags); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "snapshots of the open window", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "snapshots of the open window", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, fresh.ref)
 	})
@@ -270,7 +271,7 @@ func TestRestartResumes(t *testing.T) {
 	if _, err := emitBatch(context.Background(), m, w.frags[:half]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the first half merged", func() bool { return m.Stats().Merged == uint64(half) })
+	testenv.WaitFor(t, 10*time.Second, "the first half merged", func() bool { return m.Stats().Merged == uint64(half) })
 	r.stop(t)
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -284,7 +285,7 @@ func TestRestartResumes(t *testing.T) {
 	if _, err := emitBatch(context.Background(), m, w.frags); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "snapshots complete", func() bool {
+	testenv.WaitFor(t, 20*time.Second, "snapshots complete", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, w.ref)
 	})

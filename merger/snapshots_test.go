@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"pulse/event"
+	"pulse/testenv"
 )
 
 // A snapshot batch the outputs refuse is emitted again until they take it.
@@ -28,7 +29,7 @@ func TestSnapshotEmitRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	runMerger(t, m)
-	waitFor(t, 10*time.Second, "snapshots complete", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "snapshots complete", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, w.ref)
 	})
@@ -38,7 +39,7 @@ func TestSnapshotEmitRetries(t *testing.T) {
 	}
 	checkSnapshots(t, got, w.ref)
 	// The sink has them a moment before the stats count them.
-	waitFor(t, 10*time.Second, "snapshots counted", func() bool { return m.Stats().Snapshots == uint64(len(w.ref)) })
+	testenv.WaitFor(t, 10*time.Second, "snapshots counted", func() bool { return m.Stats().Snapshots == uint64(len(w.ref)) })
 	if st := m.Stats(); st.SnapshotErrors != 2 || st.SnapshotsDropped != 0 || st.Snapshots != uint64(len(w.ref)) {
 		t.Errorf("stats %+v: want 2 snapshot errors, %d snapshots", st, len(w.ref))
 	}
@@ -62,7 +63,7 @@ func TestSnapshotsUnsentAtShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runMerger(t, m)
-	waitFor(t, 10*time.Second, "snapshots emitted into full outputs", func() bool { return calls.Load() > 0 })
+	testenv.WaitFor(t, 10*time.Second, "snapshots emitted into full outputs", func() bool { return calls.Load() > 0 })
 	r.stop(t)
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -74,7 +75,7 @@ func TestSnapshotsUnsentAtShutdown(t *testing.T) {
 	sink := newSnapshotSink()
 	m = newTestMerger(t, dir, sink.emit)
 	runMerger(t, m)
-	waitFor(t, 10*time.Second, "the snapshots emitted after the restart", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "the snapshots emitted after the restart", func() bool {
 		got, _ := sink.snapshot()
 		return complete(got, w.ref)
 	})

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // streamSource hands out batches 1, 2, 3, ... until stopped, counting
@@ -230,7 +232,7 @@ func checkExactlyOnce(t *testing.T, src *streamSource, handed uint64, nodes ...*
 func finish(t *testing.T, src *streamSource, stop func() error) uint64 {
 	t.Helper()
 	handed := src.stop()
-	waitFor(t, 15*time.Second, "every batch acked", func() bool {
+	testenv.WaitFor(t, 15*time.Second, "every batch acked", func() bool {
 		_, acked, _ := src.counts()
 		return acked == int(handed)
 	})

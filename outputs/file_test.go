@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 var _ Output = (*File)(nil)
@@ -30,7 +32,7 @@ func runFile(t *testing.T, f *File, batches ...Batch) {
 	t.Helper()
 	src := newFakeSource(batches...)
 	stop := start(t, func(ctx context.Context) error { return f.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "all acks", func() bool { return src.acked() == len(batches) })
+	testenv.WaitFor(t, 10*time.Second, "all acks", func() bool { return src.acked() == len(batches) })
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -226,7 +228,7 @@ func TestFileRetriesFailedWrite(t *testing.T) {
 	src := newFakeSource(Batch{ID: 1, Payload: payload('a', 8), Events: 1})
 	f := newTestFile(t, FileOptions{Dir: dir, MaxFileBytes: 10})
 	start(t, func(ctx context.Context) error { return f.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "the first ack", func() bool { return src.acked() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the first ack", func() bool { return src.acked() == 1 })
 
 	// Put a plain file where the directory was: the next file cannot be
 	// created, and the batch must wait, unacknowledged.
@@ -240,7 +242,7 @@ func TestFileRetriesFailedWrite(t *testing.T) {
 	src.queue = append(src.queue, Batch{ID: 2, Payload: payload('b', 8), Events: 1})
 	src.mu.Unlock()
 	src.wake <- struct{}{}
-	waitFor(t, 10*time.Second, "the batch taken", func() bool { return src.outstanding() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the batch taken", func() bool { return src.outstanding() == 1 })
 	if src.acked() != 1 {
 		t.Fatal("batch acked although it could not be written")
 	}
@@ -251,7 +253,7 @@ func TestFileRetriesFailedWrite(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the second ack", func() bool { return src.acked() == 2 })
+	testenv.WaitFor(t, 10*time.Second, "the second ack", func() bool { return src.acked() == 2 })
 	_, contents := logFiles(t, dir)
 	if got := string(bytes.Join(contents, nil)); got != string(payload('b', 8)) {
 		t.Errorf("content %q", got)

@@ -85,20 +85,6 @@ func (s *fakeSource) ackCalls() map[uint64]int {
 	return m
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
-}
-
 // start runs run in a goroutine. The returned stop cancels it and returns
 // its error, failing the test if it does not return within a few seconds.
 // stop is also registered as a cleanup, so the goroutine never outlives the

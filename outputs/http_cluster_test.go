@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 func addrs(nodes ...*testNode) []string {
@@ -25,7 +27,7 @@ func TestHTTPRoundRobinSpreadsOverNodes(t *testing.T) {
 	src := newStreamSource()
 	h := newTestHTTP(t, HTTPOptions{Endpoints: addrs(nodes...), MaxInFlight: 4})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "300 acks", func() bool { _, acked, _ := src.counts(); return acked >= 300 })
+	testenv.WaitFor(t, 10*time.Second, "300 acks", func() bool { _, acked, _ := src.counts(); return acked >= 300 })
 	handed := finish(t, src, stop)
 	checkExactlyOnce(t, src, handed, nodes...)
 
@@ -56,7 +58,7 @@ func TestHTTPLeastLoadedSlowNodeDoesNotSlowTheOther(t *testing.T) {
 	})
 	began := time.Now()
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "a second and 100 batches on the fast node", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "a second and 100 batches on the fast node", func() bool {
 		return time.Since(began) >= time.Second && fast.delivered() >= 100
 	})
 	handed := finish(t, src, stop)
@@ -79,7 +81,7 @@ func TestHTTPHashSendsAKeyToOneNode(t *testing.T) {
 	src.key = func(id uint64) uint64 { return id % keys }
 	h := newTestHTTP(t, HTTPOptions{Endpoints: addrs(nodes...), Balance: BalanceHash})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "300 acks", func() bool { _, acked, _ := src.counts(); return acked >= 300 })
+	testenv.WaitFor(t, 10*time.Second, "300 acks", func() bool { _, acked, _ := src.counts(); return acked >= 300 })
 	handed := finish(t, src, stop)
 	checkExactlyOnce(t, src, handed, nodes...)
 
@@ -112,7 +114,7 @@ func TestHTTPNodeKilledThenRestarted(t *testing.T) {
 		Timeout:      5 * time.Second,
 	})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "both nodes busy", func() bool { return a.delivered() >= 50 && b.delivered() >= 50 })
+	testenv.WaitFor(t, 10*time.Second, "both nodes busy", func() bool { return a.delivered() >= 50 && b.delivered() >= 50 })
 
 	// Kill a mid-run; a listener that drops every connection takes its
 	// port, so that its probes can be counted.
@@ -120,7 +122,7 @@ func TestHTTPNodeKilledThenRestarted(t *testing.T) {
 	killed := time.Now()
 	probes := newAcceptCounter(t, a.addr)
 	bAtKill := b.delivered()
-	waitFor(t, 10*time.Second, "2s of probing while b delivers", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "2s of probing while b delivers", func() bool {
 		return time.Since(killed) >= 2*time.Second && b.delivered() >= bAtKill+100
 	})
 	if st := h.Stats(); st.Nodes[0].Up || !st.Nodes[1].Up || st.Nodes[0].NextProbe.IsZero() {
@@ -147,7 +149,7 @@ func TestHTTPNodeKilledThenRestarted(t *testing.T) {
 	// Restart a on its port: a probe finds it and it takes batches again.
 	aBefore := a.delivered()
 	a.start()
-	waitFor(t, 10*time.Second, "a back with 20 batches", func() bool { return a.delivered() >= aBefore+20 })
+	testenv.WaitFor(t, 10*time.Second, "a back with 20 batches", func() bool { return a.delivered() >= aBefore+20 })
 	if st := h.Stats(); !st.Nodes[0].Up {
 		t.Errorf("a delivers but is not up: %+v", st.Nodes[0])
 	}
@@ -175,7 +177,7 @@ func TestHTTPRetryAfterKeepsNodeOutWhileOtherDelivers(t *testing.T) {
 		RetryMax:     10 * time.Millisecond,
 	})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "a back after its Retry-After", func() bool { return a.delivered() >= 5 })
+	testenv.WaitFor(t, 10*time.Second, "a back after its Retry-After", func() bool { return a.delivered() >= 5 })
 	handed := finish(t, src, stop)
 	checkExactlyOnce(t, src, handed, a, b)
 
@@ -218,11 +220,11 @@ func TestHTTPAllNodesDownStopsReading(t *testing.T) {
 		RetryMax:     100 * time.Millisecond,
 	})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "20 acks", func() bool { _, acked, _ := src.counts(); return acked >= 20 })
+	testenv.WaitFor(t, 10*time.Second, "20 acks", func() bool { _, acked, _ := src.counts(); return acked >= 20 })
 
 	down[0].Store(true)
 	down[1].Store(true)
-	waitFor(t, 10*time.Second, "both nodes out", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "both nodes out", func() bool {
 		st := h.Stats()
 		return !st.Nodes[0].Up && !st.Nodes[1].Up
 	})
@@ -230,10 +232,10 @@ func TestHTTPAllNodesDownStopsReading(t *testing.T) {
 	// last node went out.
 	refusals := func() int64 { return int64(len(a.requests())-a.delivered()) + int64(len(b.requests())-b.delivered()) }
 	r0 := refusals()
-	waitFor(t, 10*time.Second, "3 probes", func() bool { return refusals() >= r0+3 })
+	testenv.WaitFor(t, 10*time.Second, "3 probes", func() bool { return refusals() >= r0+3 })
 	nexts0, acked0, _ := src.counts()
 	r1 := refusals()
-	waitFor(t, 10*time.Second, "10 more probes", func() bool { return refusals() >= r1+10 })
+	testenv.WaitFor(t, 10*time.Second, "10 more probes", func() bool { return refusals() >= r1+10 })
 	nexts, acked, outstanding := src.counts()
 	if nexts != nexts0 || acked != acked0 {
 		t.Errorf("while every node was out: Next called %d more times, %d more acks", nexts-nexts0, acked-acked0)
@@ -246,7 +248,7 @@ func TestHTTPAllNodesDownStopsReading(t *testing.T) {
 	}
 
 	down[1].Store(false)
-	waitFor(t, 10*time.Second, "20 more acks", func() bool { _, n, _ := src.counts(); return n >= acked+20 })
+	testenv.WaitFor(t, 10*time.Second, "20 more acks", func() bool { _, n, _ := src.counts(); return n >= acked+20 })
 	handed := finish(t, src, stop)
 	checkExactlyOnce(t, src, handed, a, b)
 }
@@ -266,7 +268,7 @@ func TestHTTPMaxInFlightPerNode(t *testing.T) {
 	src := newStreamSource()
 	h := newTestHTTP(t, HTTPOptions{Endpoints: addrs(a, b), MaxInFlight: maxInFlight})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "both nodes full", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "both nodes full", func() bool {
 		return a.active.Load() == maxInFlight && b.active.Load() == maxInFlight
 	})
 	if nexts, _, _ := src.counts(); nexts != 2*maxInFlight {
@@ -276,7 +278,7 @@ func TestHTTPMaxInFlightPerNode(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	close(gate)
-	waitFor(t, 10*time.Second, "50 acks", func() bool { _, acked, _ := src.counts(); return acked >= 50 })
+	testenv.WaitFor(t, 10*time.Second, "50 acks", func() bool { _, acked, _ := src.counts(); return acked >= 50 })
 	handed := finish(t, src, stop)
 	checkExactlyOnce(t, src, handed, a, b)
 	for i, nd := range []*testNode{a, b} {
@@ -311,7 +313,7 @@ func TestHTTPTLS(t *testing.T) {
 			TLS:       &tls.Config{RootCAs: pool},
 		})
 		start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-		waitFor(t, 10*time.Second, "5 acks", func() bool { return src.acked() == 5 })
+		testenv.WaitFor(t, 10*time.Second, "5 acks", func() bool { return src.acked() == 5 })
 		mu.Lock()
 		if len(paths) != 5 {
 			t.Errorf("server got %d requests, want 5", len(paths))
@@ -331,7 +333,7 @@ func TestHTTPTLS(t *testing.T) {
 		src := newFakeSource(makeBatches(1, 3)...)
 		h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}}) // https:// without TLS: system roots
 		start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-		waitFor(t, 10*time.Second, "a failure", func() bool { return h.Stats().Failures >= 1 })
+		testenv.WaitFor(t, 10*time.Second, "a failure", func() bool { return h.Stats().Failures >= 1 })
 		if src.acked() != 0 {
 			t.Error("batch acked by a server whose certificate is not trusted")
 		}

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 var _ Output = (*HTTP)(nil)
@@ -131,7 +133,7 @@ func TestHTTPDeliversEachBatchOnce(t *testing.T) {
 		MaxInFlight:     4,
 	})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "50 acks", func() bool { return src.acked() == 50 })
+	testenv.WaitFor(t, 10*time.Second, "50 acks", func() bool { return src.acked() == 50 })
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -218,7 +220,7 @@ func TestHTTPRetriesUntilSuccess(t *testing.T) {
 			})
 			h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}})
 			start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-			waitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
+			testenv.WaitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
 
 			reqs := rec.all()
 			if len(reqs) != tc.failures+1 {
@@ -250,7 +252,7 @@ func TestHTTPHonoursRetryAfter(t *testing.T) {
 	})
 	h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}})
 	start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
 
 	reqs := rec.all()
 	if len(reqs) != 2 {
@@ -278,7 +280,7 @@ func TestHTTPDeadLetter(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "dead")
 			h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}, DeadLetterDir: dir})
 			start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-			waitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
+			testenv.WaitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
 
 			if n := rec.count(); n != 1 {
 				t.Errorf("server got %d requests, want 1: a rejected batch is not retried", n)
@@ -325,7 +327,7 @@ func TestHTTPDeadLetterWriteFailureIsNotAcked(t *testing.T) {
 		t.Fatal(err)
 	}
 	start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "3 attempts", func() bool { return rec.count() >= 3 })
+	testenv.WaitFor(t, 10*time.Second, "3 attempts", func() bool { return rec.count() >= 3 })
 	if n := src.acked(); n != 0 {
 		t.Fatalf("batch acked although its dead letter was not written")
 	}
@@ -335,7 +337,7 @@ func TestHTTPDeadLetterWriteFailureIsNotAcked(t *testing.T) {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the ack", func() bool { return src.acked() == 1 })
 	if files, _ := filepath.Glob(filepath.Join(dir, "*.batch")); len(files) != 1 {
 		t.Errorf("dead letters %v, want 1", files)
 	}
@@ -362,7 +364,7 @@ func TestHTTPFailsOverToLiveEndpoint(t *testing.T) {
 		RetryMax:     time.Second,
 	})
 	start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "20 acks", func() bool { return src.acked() == 20 })
+	testenv.WaitFor(t, 10*time.Second, "20 acks", func() bool { return src.acked() == 20 })
 
 	if n := rec.count(); n != 20 {
 		t.Errorf("live endpoint got %d requests, want 20", n)
@@ -378,7 +380,7 @@ func TestHTTPCancelMidRetry(t *testing.T) {
 	srv, rec := newServer(t, src, func(_ int, w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) })
 	h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}, RetryInitial: 20 * time.Millisecond})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "3 attempts", func() bool { return rec.count() >= 3 })
+	testenv.WaitFor(t, 10*time.Second, "3 attempts", func() bool { return rec.count() >= 3 })
 
 	began := time.Now()
 	if err := stop(); err != nil {
@@ -402,7 +404,7 @@ func TestHTTPCancelAbortsHangingRequest(t *testing.T) {
 	t.Cleanup(func() { close(release) }) // runs before srv.Close, which waits for handlers
 	h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}, Timeout: time.Minute})
 	stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "the request", func() bool { return rec.count() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the request", func() bool { return rec.count() == 1 })
 
 	began := time.Now()
 	if err := stop(); err != nil {
@@ -436,14 +438,14 @@ func TestHTTPMaxInFlightOneNode(t *testing.T) {
 	h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}, MaxInFlight: maxInFlight})
 	start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
 
-	waitFor(t, 10*time.Second, "a full window", func() bool {
+	testenv.WaitFor(t, 10*time.Second, "a full window", func() bool {
 		return active.Load() == maxInFlight && h.Stats().InFlight == maxInFlight
 	})
 	if n := src.outstanding(); n != maxInFlight {
 		t.Errorf("%d batches taken from the source, want %d", n, maxInFlight)
 	}
 	openGate()
-	waitFor(t, 10*time.Second, "all acks", func() bool { return src.acked() == total })
+	testenv.WaitFor(t, 10*time.Second, "all acks", func() bool { return src.acked() == total })
 	if p := peak.Load(); p != maxInFlight {
 		t.Errorf("peak concurrency %d, want %d", p, maxInFlight)
 	}
@@ -475,7 +477,7 @@ func TestHTTPRunTwiceAtOnce(t *testing.T) {
 	src := newFakeSource()
 	h := newTestHTTP(t, HTTPOptions{Endpoints: []string{"127.0.0.1:1"}})
 	start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 5*time.Second, "Run to start", func() bool { return h.running.Load() })
+	testenv.WaitFor(t, 5*time.Second, "Run to start", func() bool { return h.running.Load() })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := h.Run(ctx, src); err == nil {
@@ -489,7 +491,7 @@ func TestHTTPReconnectsAfterServerClosedIdleConnection(t *testing.T) {
 	srv, rec := newServer(t, src, ok)
 	h := newTestHTTP(t, HTTPOptions{Endpoints: []string{srv.URL}, MaxInFlight: 1})
 	start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-	waitFor(t, 10*time.Second, "the first ack", func() bool { return src.acked() == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the first ack", func() bool { return src.acked() == 1 })
 
 	// The server drops the keep-alive connection the client holds idle.
 	srv.CloseClientConnections()
@@ -497,7 +499,7 @@ func TestHTTPReconnectsAfterServerClosedIdleConnection(t *testing.T) {
 	src.queue = append(src.queue, batches[1])
 	src.mu.Unlock()
 	src.wake <- struct{}{}
-	waitFor(t, 10*time.Second, "the second ack", func() bool { return src.acked() == 2 })
+	testenv.WaitFor(t, 10*time.Second, "the second ack", func() bool { return src.acked() == 2 })
 
 	if n := rec.count(); n != 2 {
 		t.Errorf("server got %d requests, want 2", n)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 func TestMayHaveStored(t *testing.T) {
@@ -56,7 +58,7 @@ func TestHTTPHashRetriesWhereItMayBeStored(t *testing.T) {
 			b, recB := newServer(t, src, respond)
 			h := newTestHTTP(t, HTTPOptions{Endpoints: []string{a.URL, b.URL}, Balance: BalanceHash, RetryInitial: 20 * time.Millisecond})
 			stop := start(t, func(ctx context.Context) error { return h.Run(ctx, src) })
-			waitFor(t, 10*time.Second, "the batch acknowledged", func() bool { return src.acked() == 1 })
+			testenv.WaitFor(t, 10*time.Second, "the batch acknowledged", func() bool { return src.acked() == 1 })
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}

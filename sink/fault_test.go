@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // TestDownFor: for DownFor after start every request is answered
@@ -55,7 +57,7 @@ func TestDownFor(t *testing.T) {
 				}
 				return r
 			}
-			waitFor(t, down+10*time.Second, "a request accepted after the window", func() bool {
+			testenv.WaitFor(t, down+10*time.Second, "a request accepted after the window", func() bool {
 				return send().status == http.StatusOK
 			})
 			for range 3 {

@@ -81,19 +81,6 @@ func (ts *testSink) stop() error {
 	}
 }
 
-// waitFor polls cond every few milliseconds until it holds, failing the
-// test after d.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // reply is what a test client got back.
 type reply struct {
 	status int

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"pulse/protocol"
+	"pulse/testenv"
 )
 
 // TestConcurrentClients: many clients at once, every event exactly once,
@@ -125,7 +126,7 @@ func TestShutdown(t *testing.T) {
 		}
 		res <- r
 	}()
-	waitFor(t, 5*time.Second, "the request in the handler", func() bool { return s.Stats().Requests == 1 })
+	testenv.WaitFor(t, 5*time.Second, "the request in the handler", func() bool { return s.Stats().Requests == 1 })
 	if err := s.stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -155,7 +156,7 @@ func TestProgress(t *testing.T) {
 	s := startSink(t, Options{Progress: &progress, ProgressEvery: 20 * time.Millisecond})
 	post(t, s.url, "", "", []byte("a\nb\n"))
 	line := regexp.MustCompile(`^events=(\d+) rate=\d+/s requests=(\d+) refused=0$`)
-	waitFor(t, 5*time.Second, "a live count with both events", func() bool {
+	testenv.WaitFor(t, 5*time.Second, "a live count with both events", func() bool {
 		return strings.Contains(progress.String(), "events=2 rate=")
 	})
 	if err := s.stop(); err != nil {

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"pulse/testenv"
 )
 
 // idLine is a line ending in id=i, as pulse gen writes them.
@@ -56,7 +58,7 @@ func TestTCPLines(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "every line written", func() bool { return s.Stats().Events == senders*perSender })
+	testenv.WaitFor(t, 30*time.Second, "every line written", func() bool { return s.Stats().Events == senders*perSender })
 
 	got := readLines(t, s.opts.Dir)
 	pos := make(map[string]int, len(got))
@@ -103,7 +105,7 @@ func TestTCPEdges(t *testing.T) {
 		}
 	}
 	conn.Close()
-	waitFor(t, 10*time.Second, "the connection's end", func() bool { return s.Stats().Partial == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the connection's end", func() bool { return s.Stats().Partial == 1 })
 	if got, want := readLines(t, s.opts.Dir), []string{idLine(1), idLine(2)}; !slices.Equal(got, want) {
 		t.Fatalf("files hold %q, want %q", got, want)
 	}
@@ -128,7 +130,7 @@ func TestTCPShutdown(t *testing.T) {
 	}
 	defer conn.Close()
 	// Accepted first: a connection still in the listener's queue is reset.
-	waitFor(t, 10*time.Second, "the connection accepted", func() bool { return s.Stats().Conns == 1 })
+	testenv.WaitFor(t, 10*time.Second, "the connection accepted", func() bool { return s.Stats().Conns == 1 })
 	if _, err := conn.Write([]byte("a\nb\n")); err != nil {
 		t.Fatal(err)
 	}
