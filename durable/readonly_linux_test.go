@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"pulse/durable"
+	"pulse/testenv"
 )
 
 // readOnly makes dir read-only for this process: its mode without root,
@@ -26,7 +27,7 @@ func readOnly(t *testing.T, dir string) {
 		return
 	}
 	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
-		unavailable(t, "bind mount %s: %v", dir, err)
+		testenv.Unavailable(t, "bind mount %s: %v", dir, err)
 	}
 	t.Cleanup(func() {
 		if err := syscall.Unmount(dir, 0); err != nil {
@@ -34,36 +35,14 @@ func readOnly(t *testing.T, dir string) {
 		}
 	})
 	if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_BIND|syscall.MS_RDONLY, ""); err != nil {
-		unavailable(t, "remount %s read-only: %v", dir, err)
+		testenv.Unavailable(t, "remount %s read-only: %v", dir, err)
 	}
-}
-
-// unavailable ends a test that needs a privilege it lacks, as
-// testenv.Unavailable does (not imported: the package's tests stay a leaf):
-// a skip, but under CI=1 as root a failure.
-func unavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Geteuid() == 0 && os.Getenv("CI") != "" {
-		t.Fatalf(format+" (CI is set)", args...)
-	}
-	t.Skipf(format, args...)
 }
 
 // TestDiskFull: a write that runs out of room fails naming the path, and
 // leaves the old content and no tmp file (so none of the room it took).
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV, "size=256k,mode=0700"); err != nil {
-		unavailable(t, "mount a tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("umount %s: %v", dir, err)
-		}
-	})
+	dir := testenv.SmallDisk(t, 256<<10)
 	path := filepath.Join(dir, "f")
 	old := []byte("old content")
 	if err := durable.WriteFile(path, old, 0o600, durable.Sync); err != nil {
