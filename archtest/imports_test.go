@@ -52,9 +52,12 @@ var mayImport = map[string][]string{
 	"outputs/kafka":    slices.Concat(leaves, []string{"outputs", "metrics"}), // snapshots and fragments, keyed
 	"outputs/postgres": slices.Concat(leaves, []string{"outputs", "metrics"}), // snapshots' sketches, stored
 	"inputs":           leaves,
-	"inputs/kafka":     slices.Concat(leaves, []string{"metrics"}),
-	"pipeline":         slices.Concat(leaves, []string{"metrics"}),
-	"merger":           slices.Concat(leaves, []string{"buffer", "metrics"}),
+	// The merger's kafka input implements merger.Log, the seam the merger
+	// defines for the log it consumes, and takes the seam's types from it
+	// (the merger never imports it; the agent wires the two).
+	"inputs/kafka": slices.Concat(leaves, []string{"metrics", "merger"}),
+	"pipeline":     slices.Concat(leaves, []string{"metrics"}),
+	"merger":       slices.Concat(leaves, []string{"buffer", "metrics"}),
 
 	// The config's schema takes each stage's enums and defaults by name;
 	// the agent wires stages from it. Neither is imported below.
