@@ -41,7 +41,58 @@
 // large state, Run spaces them out to at least four times the last one's
 // duration, so that more batches share each.
 //
-// # Files in Dir
+// # Kafka: a consumer group of mergers
+//
+// With a Kafka bus, agents produce one record per fragment to a topic,
+// keyed by metric key, so that a key's fragments share a partition, and
+// the mergers are one consumer group over it: a Group per process over a
+// Log (merger/kafkasource). Kafka assigns the partitions, so a merger that
+// joins takes some over and a dead one's move whole to the others: a key,
+// and so a key's window, is only ever merged by the one member holding
+// its partition.
+//
+// Group keeps one merged state per partition. It commits a partition by
+// the seed pipeline's rule (kafka_offsets.go): the first offset of each
+// window still open is remembered, and the commit is that of the oldest
+// one, or with none open the offset after the last record — only after
+// the snapshots finalizing the windows below it were committed by the
+// outputs. With the offset goes a closed horizon (CommitMeta): windows
+// ending by it were finalized and emitted. A window's first records can
+// lie below the commit while its last lie above it; a new owner, told the
+// horizon, takes those last ones as too late instead of finalizing a part
+// of a window over the whole one that was emitted.
+//
+// A newly assigned partition starts empty and replays from its committed
+// offset; fragment ids make the replay of what was merged before harmless.
+// Until it has merged the records below the partition's end at the
+// assignment, nothing of it is emitted — not even a window due, whose
+// final snapshot would show part of it. On a revoke (a rebalance, or
+// leaving the group at shutdown) the Group commits the partition by the
+// rule, then drops its state, before the Log lets it go: from then on it
+// emits nothing of the partition's keys, so two members never emit
+// competing snapshots of a window. A lost partition (the session
+// expired) is dropped without a commit: its next owner replays more.
+//
+// No local checkpoint and no buffer in this mode: Kafka is the log. The
+// state of a partition is rebuilt by replay from its commit, which trails
+// its newest records by about FinalizeAfter plus Interval: a restart or a
+// move costs that replay (fragments are roll-ups: a few per key, window
+// and agent). A checkpoint would save it at the price of a second source
+// of truth to keep consistent with the commits, and of dropping what it
+// holds for partitions not assigned back — and state a member keeps for
+// partitions it may no longer own is exactly what must not be emitted.
+//
+// What survives what: a merger killed -9 loses nothing acknowledged (its
+// uncommitted records are replayed by the partitions' next owners, after
+// the group's session timeout); windows it finalized but had not yet
+// committed are finalized again by the next owner, with the same values
+// or more (a fragment that came too late for the first may make the
+// second). Consumers keep the latest snapshot of a key and window (Seq).
+// The fragments topic must not be compacted nor written transactionally:
+// the replay gate waits for offsets up to the partition's end, which
+// compaction gaps or transaction markers at the end would leave unreached.
+//
+// # Files in Dir (the buffered Merger)
 //
 //	state.bin      the last checkpoint (metrics.Merger.Save)
 //	state.bin.tmp  a checkpoint being written (removed at New)
