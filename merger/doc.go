@@ -88,9 +88,10 @@
 // committed are finalized again by the next owner, with the same values
 // or more (a fragment that came too late for the first may make the
 // second). Consumers keep the latest snapshot of a key and window (Seq).
-// The fragments topic must not be compacted nor written transactionally:
-// the replay gate waits for offsets up to the partition's end, which
-// compaction gaps or transaction markers at the end would leave unreached.
+// The fragments topic must not be written transactionally: the replay
+// gate waits for a record at the partition's end less one, which a
+// transaction marker there would leave unreached (the kafka output's
+// idempotent producer writes none).
 //
 // # Files in Dir (the buffered Merger)
 //
