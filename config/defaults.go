@@ -57,6 +57,9 @@ func (c *Config) SetDefaults() {
 		if in.Type == InputFile && in.PollInterval == 0 {
 			in.PollInterval = Duration(inputs.DefaultPollInterval)
 		}
+		if in.Type == InputKafka {
+			in.kafkaDefaults(c.Merge != nil)
+		}
 		if in.Type == InputHTTP {
 			if in.Format == "" {
 				in.Format = FormatPulse
@@ -115,6 +118,9 @@ func (c *Config) SetDefaults() {
 			if o.RetryMax == 0 {
 				o.RetryMax = Duration(outputs.DefaultHTTPRetryMax)
 			}
+		}
+		if o.Type == OutputKafka {
+			o.kafkaDefaults()
 		}
 		if o.Type == OutputFile {
 			if o.Path == "" {

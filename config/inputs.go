@@ -50,10 +50,15 @@ type Input struct {
 	MaxMessageBytes Size     `yaml:"max_message_bytes,omitempty"`
 	IdleTimeout     Duration `yaml:"idle_timeout,omitempty"`
 	MaxConnections  int      `yaml:"max_connections,omitempty"`
+
+	// kafka (config/inputs_kafka.go)
+	Kafka KafkaInput `yaml:",inline"`
 }
 
 func (in *Input) validate(ck *checker, p string) {
+	in.validateKafka(ck, p)
 	switch in.Type {
+	case InputKafka: // validateKafka
 	case InputFile:
 		if len(in.Paths) == 0 {
 			ck.addf(p+".paths", "a file input needs at least one path")
@@ -116,11 +121,11 @@ func (in *Input) validate(ck *checker, p string) {
 			ck.addf(p+".start_at", "only for file inputs")
 		}
 	case "":
-		ck.addf(p+".type", "must be set (file, stdin, http or syslog)")
+		ck.addf(p+".type", "must be set (file, stdin, http, syslog or kafka)")
 	default:
-		ck.addf(p+".type", "unknown input type %q (want file, stdin, http or syslog)", in.Type)
+		ck.addf(p+".type", "unknown input type %q (want file, stdin, http, syslog or kafka)", in.Type)
 	}
-	if in.Type != InputHTTP {
+	if in.Type != InputHTTP && in.Type != InputKafka {
 		if in.Listen != "" && in.Type != InputSyslog {
 			ck.addf(p+".listen", "only for http and syslog inputs")
 		}

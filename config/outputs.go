@@ -37,7 +37,7 @@ const (
 type Output struct {
 	Name     string `yaml:"name"`
 	Stream   string `yaml:"stream"` // events
-	Type     string `yaml:"type"`   // http | file
+	Type     string `yaml:"type"`   // http | file | kafka
 	Encoding string `yaml:"encoding"`
 	// Compression of pulse-encoded batches, on disk and on the wire: zstd
 	// (default; smallest), s2 (a third of zstd's CPU, ~1.7x the bytes) or
@@ -66,6 +66,9 @@ type Output struct {
 	MaxFileBytes Size   `yaml:"max_file_bytes,omitempty"`
 	MaxFiles     int    `yaml:"max_files,omitempty"`
 
+	// kafka (config/outputs_kafka.go)
+	Kafka KafkaOutput `yaml:",inline"`
+
 	Batch  Batch  `yaml:"batch"`
 	Buffer Buffer `yaml:"buffer"`
 }
@@ -88,6 +91,7 @@ func (o *Output) validate(ck *checker, p string) {
 		ck.addf(p+".encoding", "unknown encoding %q (want lines, ndjson or pulse)", o.Encoding)
 	}
 	switch {
+	case o.Type == OutputKafka: // Kafka's own codecs: validateKafka
 	case !oneOf(o.Compression, "", CompressionZstd, CompressionS2, CompressionNone):
 		ck.addf(p+".compression", "unknown compression %q (want zstd, s2 or none)", o.Compression)
 	case o.Compression != "" && o.Encoding != EncodingPulse:
@@ -96,7 +100,9 @@ func (o *Output) validate(ck *checker, p string) {
 		// S2 blocks do not delimit themselves, unlike zstd frames.
 		ck.addf(p+".compression", "s2 is for http outputs; a file output takes zstd or none")
 	}
+	o.validateKafka(ck, p)
 	switch o.Type {
+	case OutputKafka: // validateKafka
 	case OutputHTTP:
 		if len(o.Endpoints) == 0 {
 			ck.addf(p+".endpoints", "an http output needs at least one endpoint")
@@ -161,9 +167,9 @@ func (o *Output) validate(ck *checker, p string) {
 			ck.addf(p+".max_files", "must not be negative")
 		}
 	case "":
-		ck.addf(p+".type", "must be set (http or file)")
+		ck.addf(p+".type", "must be set (http, file or kafka)")
 	default:
-		ck.addf(p+".type", "unknown output type %q (want http or file)", o.Type)
+		ck.addf(p+".type", "unknown output type %q (want http, file or kafka)", o.Type)
 	}
 	if o.Batch.MaxEvents < 1 {
 		ck.addf(p+".batch.max_events", "must be ≥ 1")
