@@ -46,7 +46,7 @@
 // With a Kafka bus, agents produce one record per fragment to a topic,
 // keyed by metric key, so that a key's fragments share a partition, and
 // the mergers are one consumer group over it: a Group per process over a
-// Log (merger/kafkasource). Kafka assigns the partitions, so a merger that
+// Log (inputs/kafka.MergerLog). Kafka assigns the partitions, so a merger that
 // joins takes some over and a dead one's move whole to the others: a key,
 // and so a key's window, is only ever merged by the one member holding
 // its partition.
