@@ -29,6 +29,7 @@ var (
 	dOutBytes     = desc("output_bytes_total", "Payload bytes delivered.", "output")
 	dOutRetries   = desc("output_retries_total", "Delivery attempts that repeated a failed one.", "output")
 	dOutFailures  = desc("output_failures_total", "Failed delivery attempts.", "output")
+	dOutErrors    = desc("output_errors_total", "Failed delivery attempts, by reason, where the output tells them apart.", "output", "reason")
 	dOutDead      = desc("output_dead_letter_events_total", "Events set aside as rejected for good.", "output")
 	dBufBatches   = desc("buffer_batches", "Batches queued in an output's buffer.", "output")
 	dBufEvents    = desc("buffer_events", "Events queued in an output's buffer.", "output")
@@ -84,6 +85,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(dOutRetries, float64(o.Retries), o.Name)
 		counter(dOutFailures, float64(o.Failures), o.Name)
 		counter(dOutDead, float64(o.DeadLetters), o.Name)
+		for r, n := range o.Errors {
+			counter(dOutErrors, float64(n), o.Name, r)
+		}
 		b := o.Buffer
 		gauge(dBufBatches, float64(b.Batches), o.Name)
 		gauge(dBufEvents, float64(b.Events), o.Name)

@@ -46,6 +46,10 @@ type OutputStatus struct {
 	DeadLetters int64        `json:"dead_letter_events"`
 	Buffer      BufferStatus `json:"buffer"`
 	Nodes       []NodeStatus `json:"nodes,omitempty"`
+
+	// Errors are failed delivery attempts by reason, where the output
+	// tells them apart (kafka: Kafka's error names, record_timeout, ...).
+	Errors map[string]int64 `json:"errors,omitempty"`
 }
 
 // BufferStatus is one output's disk buffer.

@@ -57,16 +57,19 @@ func (a *Agent) build(opts Options) error {
 			// A snapshot is a JSON object already: one per line, as is.
 			enc = pipeline.Lines
 		}
+		comp := protocol.Compression(oc.Compression) // validated: empty unless the encoding is pulse
+		if oc.Type == config.OutputKafka {
+			enc, comp = kafkaBuffer(enc) // oc.Compression is Kafka's codec
+		}
 		if err != nil {
 			return fmt.Errorf("output %s: %w", oc.Name, err)
 		}
 		a.outs = append(a.outs, out)
 		po := pipeline.OutputOptions{
-			Name:     oc.Name,
-			Stream:   oc.Stream,
-			Encoding: enc,
-			// Validated: empty unless the encoding is pulse.
-			Compression: protocol.Compression(oc.Compression),
+			Name:        oc.Name,
+			Stream:      oc.Stream,
+			Encoding:    enc,
+			Compression: comp,
 			MaxEvents:   oc.Batch.MaxEvents,
 			MaxBytes:    int(oc.Batch.MaxBytes),
 			MaxWait:     oc.Batch.MaxWait.D(),
@@ -163,6 +166,8 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 		out, stats, err = a.httpOutput(oc, enc)
 	case config.OutputFile:
 		out, stats, err = a.fileOutput(oc)
+	case config.OutputKafka:
+		out, stats, err = a.kafkaOutput(oc)
 	default:
 		return nil, fmt.Errorf("unknown output type %q", oc.Type)
 	}
@@ -195,6 +200,8 @@ func (a *Agent) newInput(ic config.Input, stdin io.Reader) (input, error) {
 		in, stats, err = a.syslogInput(ic)
 	case config.InputStdin:
 		in, stats, err = a.stdinInput(ic, stdin)
+	case config.InputKafka:
+		in, stats, err = a.kafkaInput(ic)
 	default:
 		return nil, fmt.Errorf("unknown input type %q", ic.Type)
 	}
