@@ -54,6 +54,7 @@ type Agent struct {
 	// Stats sources, kept for the admin endpoint.
 	fileIns   []*inputs.File
 	merge     *merger.Merger              // merger mode: the inputs feed it, it feeds the router
+	group     *merger.Group               // merger of a Kafka group: its kafka input, feeding the router
 	inStats   []func() admin.InputStatus  // per input
 	outStats  []func(*admin.OutputStatus) // per output: fills in delivery
 	aggregate *metrics.Aggregator

@@ -92,7 +92,7 @@ func (a *Agent) build(opts Options) error {
 		return err
 	}
 	a.router = r
-	if cfg.Merge != nil {
+	if cfg.Merge != nil && !kafkaMerger(cfg) {
 		m, err := merger.New(merger.Options{
 			Dir:           filepath.Join(cfg.DataDir, "merger"),
 			Interval:      cfg.Merge.Interval.D(),
@@ -109,7 +109,12 @@ func (a *Agent) build(opts Options) error {
 		if err := r.CheckInput(ic.Name, ic.Parse, a.log); err != nil {
 			return err
 		}
-		in, err := a.newInput(ic, opts.Stdin)
+		var in input
+		if kafkaMerger(cfg) {
+			in, err = a.mergerKafkaInput(ic) // build_merger.go: its only input
+		} else {
+			in, err = a.newInput(ic, opts.Stdin)
+		}
 		if err != nil {
 			return fmt.Errorf("input %s: %w", ic.Name, err)
 		}

@@ -61,6 +61,9 @@ func (a *Agent) Status() admin.Status {
 		m := a.merge.Stats()
 		st.Merger = &admin.MergerStatus{FragmentsIn: int64(m.Fragments), Duplicates: int64(m.Duplicates), TooLate: int64(m.TooLate), SnapshotsOut: int64(m.Snapshots), Keys: m.Keys}
 	}
+	if a.group != nil {
+		st.Merger = groupStatus(a.group) // build_merger.go
+	}
 	if a.aggregate != nil {
 		m := a.aggregate.Stats()
 		st.Metrics = &admin.MetricsStatus{ActiveKeys: m.ActiveKeys, Observed: m.Observed, DroppedLate: m.DroppedLate, FragmentsOut: m.FragmentsOut}

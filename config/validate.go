@@ -126,6 +126,7 @@ func (c *Config) Validate() error {
 			ck.addf("merge", "a merger takes fragments, it does not make them: drop metrics: or merge:")
 		}
 		c.Merge.validate(&ck)
+		c.validateKafkaMerger(&ck) // merge_kafka.go
 	}
 	if len(ck.errs) == 0 {
 		return nil
