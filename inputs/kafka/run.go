@@ -272,7 +272,9 @@ func (r *run) revoked(ctx context.Context, _ *kgo.Client, m map[string][]int32) 
 	}
 	in := r.in
 	in.revoked.Add(int64(len(parts)))
+	began := time.Now()
 	left := r.tr.waitStored(ctx, parts, in.opts.DrainTimeout)
+	waited := time.Since(began).Round(time.Millisecond)
 	err := r.commit(ctx, parts)
 	r.tr.release(parts)
 	if left > 0 || err != nil {
@@ -280,10 +282,10 @@ func (r *run) revoked(ctx context.Context, _ *kgo.Client, m map[string][]int32) 
 			in.undrained.Add(int64(len(parts)))
 		}
 		in.log.Warn("partitions revoked before all their batches were stored or committed: their next owner reads them again",
-			"partitions", len(parts), "batches_not_stored", left, "commit_err", err)
+			"partitions", len(parts), "batches_not_stored", left, "waited", waited, "commit_err", err)
 		return
 	}
-	in.log.Info("partitions revoked, drained and committed", "partitions", len(parts))
+	in.log.Info("partitions revoked, drained and committed", "partitions", len(parts), "waited", waited)
 }
 
 // lost is the client's OnPartitionsLost: the group no longer takes this
