@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -76,14 +77,25 @@ func (k *Kafka) Records(t testing.TB, topic string) []*kgo.Record {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), kafkaOpTimeout)
 	defer cancel()
+	// A partition without a leader yet (brokers just restarted) fails the
+	// listing: ask again until every partition answers.
 	adm := k.client(t)
-	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, topic)
-	adm.Close()
-	if err == nil {
-		err = ends.Error()
+	var ends kadm.ListedOffsets
+	var err error
+	for {
+		ends, err = kadm.NewClient(adm).ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		// A topic unknown to a broker that serves is not there at all.
+		if err == nil || ctx.Err() != nil || errors.Is(err, kerr.UnknownTopicOrPartition) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	adm.Close()
 	if err != nil {
-		t.Fatalf("testenv: kafka: records of %s: end offsets: %v", topic, err)
+		t.Fatalf("testenv: kafka: records of %s: end offsets: %v\n%s", topic, err, k.tails(20))
 	}
 	end := map[int32]int64{}
 	at := map[int32]kgo.Offset{}
