@@ -122,6 +122,9 @@ func (c *Config) SetDefaults() {
 		if o.Type == OutputKafka {
 			o.kafkaDefaults()
 		}
+		if o.Type == OutputPostgres {
+			o.postgresDefaults()
+		}
 		if o.Type == OutputFile {
 			if o.Path == "" {
 				o.Path = filepath.Join(c.DataDir, "out", o.Name)

@@ -37,7 +37,7 @@ const (
 type Output struct {
 	Name     string `yaml:"name"`
 	Stream   string `yaml:"stream"` // events
-	Type     string `yaml:"type"`   // http | file | kafka
+	Type     string `yaml:"type"`   // http | file | kafka | postgres
 	Encoding string `yaml:"encoding"`
 	// Compression of pulse-encoded batches, on disk and on the wire: zstd
 	// (default; smallest), s2 (a third of zstd's CPU, ~1.7x the bytes) or
@@ -68,6 +68,8 @@ type Output struct {
 
 	// kafka (config/outputs_kafka.go)
 	Kafka KafkaOutput `yaml:",inline"`
+	// postgres (config/outputs_postgres.go)
+	Postgres PostgresOutput `yaml:",inline"`
 
 	Batch  Batch  `yaml:"batch"`
 	Buffer Buffer `yaml:"buffer"`
@@ -101,8 +103,10 @@ func (o *Output) validate(ck *checker, p string) {
 		ck.addf(p+".compression", "s2 is for http outputs; a file output takes zstd or none")
 	}
 	o.validateKafka(ck, p)
+	o.validatePostgres(ck, p)
 	switch o.Type {
 	case OutputKafka: // validateKafka
+	case OutputPostgres: // validatePostgres
 	case OutputHTTP:
 		if len(o.Endpoints) == 0 {
 			ck.addf(p+".endpoints", "an http output needs at least one endpoint")
@@ -167,9 +171,9 @@ func (o *Output) validate(ck *checker, p string) {
 			ck.addf(p+".max_files", "must not be negative")
 		}
 	case "":
-		ck.addf(p+".type", "must be set (http, file or kafka)")
+		ck.addf(p+".type", "must be set (http, file, kafka or postgres)")
 	default:
-		ck.addf(p+".type", "unknown output type %q (want http, file or kafka)", o.Type)
+		ck.addf(p+".type", "unknown output type %q (want http, file, kafka or postgres)", o.Type)
 	}
 	if o.Batch.MaxEvents < 1 {
 		ck.addf(p+".batch.max_events", "must be ≥ 1")

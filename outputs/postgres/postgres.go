@@ -258,3 +258,24 @@ const logEvery = 5 * time.Second
 
 // ringOf is the shards' ring, by their ids.
 func ringOf(ids []string) outputs.Ring { return outputs.NewRing(ids) }
+
+// CheckSchema reports whether tmpl is a valid Schema template.
+func CheckSchema(tmpl string) error {
+	_, err := parseSchema(tmpl)
+	return err
+}
+
+// CheckDSN reports whether dsn parses as a shard's DSN, without quoting it
+// (it may hold a password).
+func CheckDSN(dsn string) error {
+	if _, err := pgx.ParseConfig(dsn); err != nil {
+		return fmt.Errorf("not a valid DSN: %w", redact(err))
+	}
+	return nil
+}
+
+// CheckDims reports whether shardBy and columns can name columns.
+func CheckDims(shardBy, columns []string) error {
+	_, err := columnDims(shardBy, columns)
+	return err
+}
