@@ -173,6 +173,8 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 		out, stats, err = a.fileOutput(oc)
 	case config.OutputKafka:
 		out, stats, err = a.kafkaOutput(oc)
+	case config.OutputPostgres:
+		out, stats, err = a.postgresOutput(oc, enc)
 	default:
 		return nil, fmt.Errorf("unknown output type %q", oc.Type)
 	}

@@ -97,6 +97,7 @@ type ShardStats struct {
 	Pending   int    // rows waiting for it
 	Txs       int64  // transactions committed
 	Rows      int64  // rows inserted or updated
+	Failures  int64  // failed transactions
 	LastError string // of the last failure, "" once it succeeds again
 }
 

@@ -32,10 +32,10 @@ type shard struct {
 	queued int           // rows in queue not yet written
 	wake   chan struct{} // cap 1: the queue grew
 
-	up        atomic.Bool
-	txs, rows atomic.Int64
-	lastErr   atomic.Pointer[string]
-	downLog   lograte.Limiter
+	up                  atomic.Bool
+	txs, rows, failures atomic.Int64
+	lastErr             atomic.Pointer[string]
+	downLog             lograte.Limiter
 
 	// Owned by run's goroutine.
 	conn     *pgx.Conn
@@ -126,7 +126,7 @@ func (s *shard) stats() ShardStats {
 	s.mu.Lock()
 	queued := s.queued
 	s.mu.Unlock()
-	st := ShardStats{ID: s.id, Up: s.up.Load(), Pending: queued, Txs: s.txs.Load(), Rows: s.rows.Load()}
+	st := ShardStats{ID: s.id, Up: s.up.Load(), Pending: queued, Txs: s.txs.Load(), Rows: s.rows.Load(), Failures: s.failures.Load()}
 	if e := s.lastErr.Load(); e != nil {
 		st.LastError = *e
 	}
@@ -215,6 +215,7 @@ func (s *shard) run(ctx context.Context, done chan<- *part) {
 // broken or in an unknown state: the next attempt connects again.
 func (s *shard) fail(err error) {
 	s.o.failures.Add(1)
+	s.failures.Add(1)
 	s.up.Store(false)
 	msg := err.Error()
 	s.lastErr.Store(&msg)
