@@ -22,7 +22,12 @@
 // back as it does for an HTTP cluster. A record the brokers refuse for good
 // (too large, invalid, corrupt) is produced once more on its own, so that
 // the records batched with it are not blamed for it, and then set aside in
-// the dead-letter directory and counted, never retried forever.
+// the dead-letter directory and counted, never retried forever. When Run
+// starts it reads the topic's max.message.bytes (a fixed topic, or the
+// default one) and keeps record batches within it, so that a topic with a
+// small limit does not send every batch down that slow path; a record
+// larger than the limit before compression is then refused by the client
+// itself, as the Java producer does with max.request.size.
 package kafka
 
 import (
