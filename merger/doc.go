@@ -46,10 +46,10 @@
 // With a Kafka bus, agents produce one record per fragment to a topic,
 // keyed by metric key, so that a key's fragments share a partition, and
 // the mergers are one consumer group over it: a Group per process over a
-// Log (inputs/kafka.MergerLog). Kafka assigns the partitions, so a merger that
-// joins takes some over and a dead one's move whole to the others: a key,
-// and so a key's window, is only ever merged by the one member holding
-// its partition.
+// Log (inputs/kafka.MergerLog). Kafka assigns the partitions, so a merger
+// that joins takes some over and a dead one's move whole to the others: a
+// key, and so a key's window, is only ever merged by the one member
+// holding its partition.
 //
 // Group keeps one merged state per partition. It commits a partition by
 // the seed pipeline's rule (kafka_offsets.go): the first offset of each
@@ -88,6 +88,13 @@
 // committed are finalized again by the next owner, with the same values
 // or more (a fragment that came too late for the first may make the
 // second). Consumers keep the latest snapshot of a key and window (Seq).
+// "Emitted" means stored in every output's buffer, as for the buffered
+// Merger: a merger killed and never started again loses what its buffers
+// had not delivered yet, and windows of it already committed are not
+// emitted again; one started again delivers it late — on a compacted
+// snapshots topic such a late record can land after a newer one of its key
+// and window, and compaction keeps the last written, so a consumer of the
+// topic should still prefer the larger Seq.
 // The fragments topic must not be written transactionally: the replay
 // gate waits for a record at the partition's end less one, which a
 // transaction marker there would leave unreached (the kafka output's
