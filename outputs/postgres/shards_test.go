@@ -23,8 +23,8 @@ func TestShardsSpread(t *testing.T) {
 			snaps = append(snaps, snap("lat", now, 1, []float64{float64(i)}, "app", fmt.Sprintf("app%d", i), "dyno", dyno))
 		}
 	}
-	last := src.put(snaps[:50]...)
-	last = max(last, src.putPulse(snaps[50:]...))
+	src.put(snaps[:50]...)
+	src.putPulse(snaps[50:]...)
 	testenv.WaitFor(t, 30*time.Second, "both batches acked", func() bool { return src.ackedCount() == 2 })
 	tbl := o.schema.name(now) + "." + Table
 	total := 0
