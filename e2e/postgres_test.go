@@ -23,9 +23,9 @@ const (
 	pgAgents   = 2
 	pgMergers  = 2
 	pgShards   = 3
-	pgLines    = 45_000 // per agent
-	pgRate     = 1_500  // lines per second per generator: a 30 s run
-	pgFinalize = 8 * time.Second // windows final (and checked unchanged) well within the shard's downtime
+	pgLines    = 45_000           // per agent
+	pgRate     = 1_500            // lines per second per generator: a 30 s run
+	pgFinalize = 8 * time.Second  // windows final (and checked unchanged) well within the shard's downtime
 	pgDown     = 20 * time.Second // one PostgreSQL shard stopped this long
 )
 
