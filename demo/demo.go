@@ -38,6 +38,9 @@ type Options struct {
 	Out      io.Writer     // summary; default os.Stdout
 	Progress io.Writer     // live progress once a second; nil for none
 	Logger   *slog.Logger  // default slog.Default()
+	// Kafka runs the Kafka variant (kafka.go): a local broker between the
+	// agents and the mergers, which are one consumer group.
+	Kafka bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -94,6 +97,9 @@ func Demo(ctx context.Context, o Options) (sum Summary, err error) {
 	o, err = o.withDefaults()
 	if err != nil {
 		return sum, err
+	}
+	if o.Kafka {
+		return demoKafka(ctx, o)
 	}
 	dir, err := workDir(o.Dir, "pulse-demo-")
 	if err != nil {

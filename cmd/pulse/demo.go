@@ -21,12 +21,13 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Dir, "dir", "", "working `DIR` (default: a new temp dir, removed at the end)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
 	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultDemoTimeout, "give up when not every event arrived after `D`")
+	fs.BoolVar(&o.Kafka, "kafka", false, fmt.Sprintf("the Kafka variant: a local broker (jars from scripts/kafka-jars.sh) between the agent and a consumer group of mergers; gen writes live, at -rate or %d events/s", demo.DefaultKafkaRate))
 	quiet := fs.Bool("q", false, "no live progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintln(stderr, "usage: pulse demo [-events N] [-rate R] [-keep] [flags]")
+		fmt.Fprintln(stderr, "usage: pulse demo [-kafka] [-events N] [-rate R] [-keep] [flags]")
 		fs.PrintDefaults()
 		return 2
 	}
