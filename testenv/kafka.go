@@ -23,14 +23,18 @@ import (
 type Kafka struct {
 	t     testing.TB
 	nodes []*kafkaNode
+	sec   *kafkaSecurity // the client listener's security (StartKafkaWith); nil: none
 }
 
-// kafkaNode is one broker: node.id i, its directory, its client (PLAINTEXT)
-// and CONTROLLER addresses, and its JVM.
+// kafkaNode is one broker: node.id i, its directory, its PLAINTEXT (the
+// inter-broker listener, and the clients' without StartKafkaWith's
+// security) and CONTROLLER addresses, its secure client listener's
+// address if any, and its JVM.
 type kafkaNode struct {
 	id         int
 	dir        string
 	addr, ctrl string
+	client     string // StartKafkaWith's CLIENT listener; "" without one
 	proc       *Process
 }
 
@@ -64,26 +68,41 @@ var kafkaJVM = []string{
 // jars (scripts/kafka-jars.sh) the test is skipped, or fails under CI=1.
 func StartKafka(t testing.TB, n int) *Kafka {
 	t.Helper()
+	return startKafka(t, n, nil)
+}
+
+// startKafka is StartKafka with the client listener's security of
+// StartKafkaWith (nil: none); sec.prepare runs once the nodes have their
+// directories and addresses.
+func startKafka(t testing.TB, n int, sec *kafkaSecurity) *Kafka {
+	t.Helper()
 	if n != 1 && n != 3 {
 		t.Fatalf("testenv: StartKafka(%d): n must be 1 or 3", n)
 	}
 	java, libs := kafkaRuntime(t)
 	base := t.TempDir()
-	k := &Kafka{t: t}
+	k := &Kafka{t: t, sec: sec}
 	for i := range n {
-		k.nodes = append(k.nodes, &kafkaNode{
+		nd := &kafkaNode{
 			id:   i,
 			dir:  filepath.Join(base, fmt.Sprintf("broker-%d", i)),
 			addr: FreeAddr(t),
 			ctrl: FreeAddr(t),
-		})
+		}
+		if sec != nil {
+			nd.client = FreeAddr(t)
+		}
+		k.nodes = append(k.nodes, nd)
+	}
+	if sec != nil {
+		sec.prepare(t, base)
 	}
 	clusterID := kafkaClusterID(t)
 	start := time.Now()
 	for _, nd := range k.nodes {
 		k.writeConfig(nd)
 	}
-	kafkaFormat(t, java, libs, k.nodes, clusterID)
+	kafkaFormat(t, java, libs, k.nodes, clusterID, sec.formatArgs())
 	formatted := time.Now()
 	jvm := kafkaJVM
 	if opts := os.Getenv("PULSE_KAFKA_JVM_OPTS"); opts != "" {
@@ -100,17 +119,22 @@ func StartKafka(t testing.TB, n int) *Kafka {
 		nd.proc = Start(t, nd.dir, "kafka", java, args...)
 	}
 	k.waitReady(t, kafkaAll(n), kafkaReadyTimeout)
-	t.Logf("testenv: kafka: %d broker(s) %v ready %v after start (storage format %v)",
-		n, k.Brokers(), time.Since(formatted).Round(10*time.Millisecond), formatted.Sub(start).Round(10*time.Millisecond))
+	t.Logf("testenv: kafka: %d broker(s) %v%s ready %v after start (storage format %v)",
+		n, k.Brokers(), sec.describe(), time.Since(formatted).Round(10*time.Millisecond), formatted.Sub(start).Round(10*time.Millisecond))
 	return k
 }
 
 // Brokers returns "127.0.0.1:port" of every broker, in node order: the
-// bootstrap list for a client.
+// bootstrap list for a client. Of a cluster from StartKafkaWith with TLS or
+// SASL, these are its secure client listener's (PlainBrokers has the
+// others).
 func (k *Kafka) Brokers() []string {
 	out := make([]string, len(k.nodes))
 	for i, nd := range k.nodes {
 		out[i] = nd.addr
+		if nd.client != "" {
+			out[i] = nd.client
+		}
 	}
 	return out
 }
@@ -226,12 +250,15 @@ func (k *Kafka) writeConfig(nd *kafkaNode) {
 	}
 	rf := min(3, n)     // internal topics' replication
 	minISR := min(2, n) // and their min.insync.replicas
+	// The secure client listener, if any, comes beside PLAINTEXT, which
+	// stays the brokers' own (and testenv's).
+	listeners, advertised, protocols := k.sec.listeners(nd)
 	props := []string{
 		"node.id=" + strconv.Itoa(nd.id),
 		"process.roles=broker,controller",
-		"listeners=PLAINTEXT://" + nd.addr + ",CONTROLLER://" + nd.ctrl,
-		"advertised.listeners=PLAINTEXT://" + nd.addr,
-		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+		"listeners=PLAINTEXT://" + nd.addr + ",CONTROLLER://" + nd.ctrl + listeners,
+		"advertised.listeners=PLAINTEXT://" + nd.addr + advertised,
+		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" + protocols,
 		"inter.broker.listener.name=PLAINTEXT",
 		"controller.listener.names=CONTROLLER",
 		// A static quorum: every controller is named here, and the storage
@@ -271,6 +298,7 @@ func (k *Kafka) writeConfig(nd *kafkaNode) {
 		"num.recovery.threads.per.data.dir=1",
 		"num.replica.fetchers=1",
 	}
+	props = append(props, k.sec.props()...)
 	writeKafkaFile(k.t, filepath.Join(nd.dir, "server.properties"), strings.Join(props, "\n")+"\n")
 	writeKafkaFile(k.t, filepath.Join(nd.dir, "log4j2.properties"), kafkaLog4j)
 }
@@ -320,7 +348,8 @@ func kafkaClusterID(t testing.TB) string {
 
 // kafkaFormat formats each node's log directory for the cluster, as
 // kafka-storage.sh format does: one short JVM per node, all at once.
-func kafkaFormat(t testing.TB, java, libs string, nodes []*kafkaNode, clusterID string) {
+// extra are more arguments of the format command (SCRAM credentials).
+func kafkaFormat(t testing.TB, java, libs string, nodes []*kafkaNode, clusterID string, extra []string) {
 	t.Helper()
 	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
@@ -333,6 +362,7 @@ func kafkaFormat(t testing.TB, java, libs string, nodes []*kafkaNode, clusterID 
 				"-cp", filepath.Join(libs, "*"),
 				"kafka.tools.StorageTool", "format", "-t", clusterID,
 				"-c", filepath.Join(nd.dir, "server.properties"))
+			cmd.Args = append(cmd.Args, extra...)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				errs[i] = fmt.Errorf("kafka broker %d: storage format: %w\n%s", nd.id, err, out)
 			}
