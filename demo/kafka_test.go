@@ -2,9 +2,11 @@ package demo
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,10 +22,7 @@ import (
 func needKafka(t *testing.T) {
 	t.Helper()
 	if _, _, err := kafkaRuntime(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%v (CI is set)", err)
-		}
-		t.Skip(err)
+		testenv.Unavailable(t, "%v", err)
 	}
 }
 
@@ -100,6 +99,45 @@ func TestDemoKafkaWithoutJarsSaysWhatToRun(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "stopped and reaped 0 child processes") {
 		t.Errorf("children started without a broker:\n%s", stdout.String())
+	}
+}
+
+func TestBenchKafkaReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Kafka broker; run without -short")
+	}
+	needKafka(t)
+	testenv.NeedTool(t, "kcat", "kcat")
+	out := t.TempDir()
+	stdout, stderr, code := runPulse(t, 4*time.Minute, "bench", "-to", "kafka", "-events", "20000", "-out", out, "-q")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "kafka-report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r KafkaBenchReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("kafka-report.json: %v\n%s", err, b)
+	}
+	if r.Events != 20000 || r.Bytes == 0 || len(r.Runs) != 2 || r.Ratio.EventsPS <= 0 || r.Ratio.CPUPerMEvents <= 0 {
+		t.Fatalf("report: %s", b)
+	}
+	for i, name := range []string{"agent", "kcat"} {
+		run := r.Runs[i]
+		if run.Name != name || run.Seconds <= 0 || run.EventsPS <= 0 || run.CPUSeconds <= 0 || run.PeakRSSBytes == 0 || run.Records < 20000 {
+			t.Errorf("run %d: %+v, want %s with every figure", i, run, name)
+		}
+		if run.IDs.Unique != 20000 || run.IDs.Missing != 0 {
+			t.Errorf("%s's topic: %s", name, run.IDs)
+		}
+	}
+	if r.Runs[0].DiskBytes == 0 {
+		t.Error("the agent wrote nothing to its buffer")
+	}
+	if !strings.Contains(stdout, "agent ÷ kcat:") {
+		t.Errorf("no ratio in the table:\n%s", stdout)
 	}
 }
 

@@ -26,12 +26,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Dir, "dir", "", "working `DIR` (default: a new temp dir, removed at the end)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
 	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultBenchTimeout, "give up after `D`")
+	to := fs.String("to", "http", "`SINK`: http (the three-cluster scenario) or kafka (the agent into a local 1-broker Kafka, beside kcat -P with the same file; -compression is then the Kafka codec)")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 || o.Events != 0 && o.Duration != 0 {
-		fmt.Fprintln(stderr, "usage: pulse bench [-events N | -duration D] [-down B:10s-30s] [-out DIR] [flags]")
+	if fs.NArg() > 0 || o.Events != 0 && o.Duration != 0 || *to != "http" && *to != "kafka" {
+		fmt.Fprintln(stderr, "usage: pulse bench [-to http|kafka] [-events N | -duration D] [-down B:10s-30s] [-out DIR] [flags]")
 		fs.PrintDefaults()
 		return 2
 	}
@@ -42,6 +43,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *to == "kafka" {
+		if _, err := demo.BenchKafka(ctx, o); err != nil {
+			fmt.Fprintln(stderr, "pulse", err)
+			return 1
+		}
+		return 0
+	}
 	if o.Fsync == "all" {
 		o.Fsync = ""
 		if _, err := demo.BenchFsync(ctx, o); err != nil {

@@ -21,7 +21,9 @@ Usage:
   pulse lsevents [-watch] [DIR ...]            show event files and buffers: counts, bytes, times, rates
   pulse merger -config FILE                    merge fragments from agents into snapshots (a config with merge:)
   pulse demo [-events N] [-rate R] [-keep]     run a whole topology locally, kill a node half-way, verify every event arrived
+  pulse demo -kafka                            the same through a local Kafka, mergers as a consumer group (scripts/kafka-jars.sh)
   pulse bench [-events N | -duration D] [-down B:10s-30s] [-out DIR]   measure the three-cluster scenario (report.json, chart.svg)
+  pulse bench -to kafka [-events N]            the agent into a local Kafka beside kcat -P, same file (kafka-report.json)
   pulse validate -config FILE                  check a config file; prints ok or every error
   pulse buffer verify [-json] DIR|-config FILE check buffers offline (agent stopped): frames, CRCs, journal, .bad, cap
   pulse buffer salvage [-to FILE] DIR|-config FILE   put .bad segments' verified batches back (or their events into FILE)
