@@ -25,7 +25,7 @@ var (
 	// outputs, and the merger. Each defines the small interface it calls
 	// (DESIGN.md, "Seams"), so none needs another above it.
 	stages = []string{"inputs", "pipeline", "merger", "buffer", "outputs", "metrics"}
-	tools  = []string{"gen", "sink", "lsevents", "demo"}
+	tools  = []string{"gen", "sink", "lsevents", "demo", "api"}
 )
 
 // mayImport is the table: for each package of the module (the path under
@@ -61,14 +61,15 @@ var mayImport = map[string][]string{
 
 	// The config's schema takes each stage's enums and defaults by name;
 	// the agent wires stages from it. Neither is imported below.
-	"config": slices.Concat(leaves, stages),
+	"config": slices.Concat(leaves, stages, []string{"api"}),
 	"agent":  slices.Concat(leaves, stages, []string{"config"}),
 
 	// Tools beside the agent, and the binary that holds them all.
 	"gen":       leaves,
 	"sink":      slices.Concat(leaves, []string{"outputs"}),
 	"lsevents":  slices.Concat(leaves, []string{"buffer", "config"}),
-	"demo":      slices.Concat(leaves, []string{"config"}),
+	"demo":      slices.Concat(leaves, []string{"config", "api"}),
+	"api":       slices.Concat(leaves, []string{"metrics", "outputs/postgres"}), // reads the output's tables, merges as the merger does
 	"cmd/pulse": slices.Concat(leaves, stages, tools, []string{"config", "agent"}),
 
 	// The test harness runs the pulse binary; it reads its parts' types.
