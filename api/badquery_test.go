@@ -73,6 +73,9 @@ func checkBadQueries(t *testing.T, ds *dataSet, base, token string) {
 		{"token prefix", "/v1/metrics", "s3cret", 401, "", "bearer token"},
 		{"unknown endpoint", "/v1/nothing", token, 404, "", "no such endpoint"},
 	} {
+		if tc.code == 401 && token == "" {
+			continue // no token configured: nothing to refuse
+		}
 		var e errAnswer
 		code := get(t, base, tc.path, tc.token, &e)
 		if code != tc.code || e.Param != tc.param || !strings.Contains(e.Error, tc.reason) {
@@ -90,7 +93,7 @@ func checkBadQueries(t *testing.T, ds *dataSet, base, token string) {
 			t.Errorf("GET %s without token: %d", p, code)
 		}
 	}
-	if code := get(t, base, "/v1/status", "", nil); code != 401 {
+	if code := get(t, base, "/v1/status", "", nil); token != "" && code != 401 {
 		t.Errorf("GET /v1/status without token: %d", code)
 	}
 }

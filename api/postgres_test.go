@@ -98,6 +98,31 @@ func TestPostgresAPI(t *testing.T) {
 	checkAnswers(t, f.ds, base, token)
 	t.Run("catalog", func(t *testing.T) { checkCatalog(t, f.ds, base, token) })
 	t.Run("bad queries", func(t *testing.T) { checkBadQueries(t, f.ds, base, token) })
+	t.Run("timeout", func(t *testing.T) {
+		// A table locked by another session: the statement waits, until
+		// the server's statement_timeout (or the request's) ends it: 504.
+		st, err := api.NewPostgres(api.PostgresOptions{Shards: []string{f.pgs[0].DSN(), f.pgs[1].DSN()}, Timeout: 300 * time.Millisecond, Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		slow := serve(t, api.Options{Store: st, Timeout: 2 * time.Second})
+		ctx := context.Background()
+		c := f.pgs[0].Conn(t)
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		if _, err := tx.Exec(ctx, "LOCK TABLE metrics_"+f.ds.base.Format("20060102")+".snapshots IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		var e errAnswer
+		code := get(t, slow, seriesPath("router.service", f.ds.base, f.ds.base.Add(time.Hour)), "", &e)
+		if code != 504 || !strings.Contains(e.Error, "longer than the timeout") {
+			t.Errorf("locked table: %d %+v, want 504", code, e)
+		}
+	})
 	t.Run("row limit", func(t *testing.T) {
 		// 240 router.service windows in the hour (4 keys x 60) and as
 		// many stale copies: a limit of 100 is refused, by the store and
