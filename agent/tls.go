@@ -34,3 +34,7 @@ func clientTLS(c *config.TLS) (*tls.Config, error) {
 	}
 	return t, nil
 }
+
+// ClientTLS is clientTLS for the commands beside the agent: pulse api
+// connects to a postgres output's shards with the output's tls.
+func ClientTLS(c *config.TLS) (*tls.Config, error) { return clientTLS(c) }

@@ -13,6 +13,7 @@ type Config struct {
 	Outputs         []Output `yaml:"outputs"`
 	Metrics         *Metrics `yaml:"metrics,omitempty"` // agent: events → fragments
 	Merge           *Merge   `yaml:"merge,omitempty"`   // merger: fragments → snapshots
+	API             *API     `yaml:"api,omitempty"`     // pulse api: the Metrics API (api.go)
 }
 
 // Log configures the agent's own log.

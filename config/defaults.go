@@ -155,4 +155,7 @@ func (c *Config) SetDefaults() {
 			o.Buffer.FsyncInterval = Duration(buffer.DefaultFsyncInterval)
 		}
 	}
+	if c.API != nil {
+		c.API.setDefaults() // api.go
+	}
 }

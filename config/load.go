@@ -33,6 +33,12 @@ func Load(file string) (*Config, error) {
 // error messages. The returned error is an Errors listing every problem
 // with its line, or an I/O or syntax error.
 func Parse(name string, data []byte) (*Config, error) {
+	return parse(name, data, (*Config).Validate)
+}
+
+// parse is Parse with the validation given: pulse api checks less of a
+// file of its own (ParseAPI).
+func parse(name string, data []byte, validate func(*Config) error) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, yamlErrors(name, data, &root, err)
@@ -54,7 +60,7 @@ func Parse(name string, data []byte) (*Config, error) {
 		all = append(all, yamlErrors(name, data, &root, err)...)
 	}
 	c.SetDefaults()
-	if err := c.Validate(); err != nil {
+	if err := validate(&c); err != nil {
 		var es Errors
 		if !errors.As(err, &es) {
 			return nil, err

@@ -80,12 +80,7 @@ func (c *Config) Validate() error {
 			ck.addf("admin.listen", "%v (or off)", err)
 		}
 	}
-	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
-		ck.addf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
-	}
-	if !oneOf(c.Log.Format, "text", "json") {
-		ck.addf("log.format", "must be text or json, not %q", c.Log.Format)
-	}
+	c.validateLog(&ck)
 	if len(c.Inputs) == 0 {
 		ck.addf("inputs", "at least one input is required")
 	}
@@ -128,10 +123,22 @@ func (c *Config) Validate() error {
 		c.Merge.validate(&ck)
 		c.validateKafkaMerger(&ck) // merge_kafka.go
 	}
+	if c.API != nil {
+		c.API.validate(&ck, c) // api.go
+	}
 	if len(ck.errs) == 0 {
 		return nil
 	}
 	return ck.errs
+}
+
+func (c *Config) validateLog(ck *checker) {
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		ck.addf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		ck.addf("log.format", "must be text or json, not %q", c.Log.Format)
+	}
 }
 
 func checkName(ck *checker, seen map[string]string, path, name string) {

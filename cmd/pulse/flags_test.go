@@ -18,7 +18,7 @@ var flagLine = regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)(?: ([^\t\n]+))?(?:\
 func TestFlagPlaceholders(t *testing.T) {
 	subcommands := [][]string{
 		{"agent"}, {"merger"}, {"validate"}, {"gen"}, {"demo"}, {"bench"},
-		{"lsevents"}, {"sink"}, {"buffer", "verify"}, {"buffer", "salvage"}, {"buffer", "clear-bad"},
+		{"lsevents"}, {"sink"}, {"api"}, {"buffer", "verify"}, {"buffer", "salvage"}, {"buffer", "clear-bad"},
 	}
 	good := regexp.MustCompile(`^[A-Z][A-Z0-9_]*(?:[:.\-][A-Z][A-Z0-9_]*)*$`)
 	for _, sc := range subcommands {

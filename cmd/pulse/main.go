@@ -20,6 +20,7 @@ Usage:
   pulse gen (-count N | -duration D) [flags]   generate realistic log lines (Heroku router, runtime metrics, l2met)
   pulse lsevents [-watch] [DIR ...]            show event files and buffers: counts, bytes, times, rates
   pulse merger -config FILE                    merge fragments from agents into snapshots (a config with merge:)
+  pulse api -config FILE [-listen ADDR]        serve the Metrics API and dashboard over the stored roll-ups (a config with api:)
   pulse demo [-events N] [-rate R] [-keep]     run a whole topology locally, kill a node half-way, verify every event arrived
   pulse demo -kafka                            the same through a local Kafka, mergers as a consumer group (scripts/kafka-jars.sh)
   pulse bench [-events N | -duration D] [-down B:10s-30s] [-out DIR]   measure the three-cluster scenario (report.json, chart.svg)
@@ -45,6 +46,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runAgent(args[1:], stdin, stdout, stderr)
 	case "merger":
 		return runMerger(args[1:], stdin, stdout, stderr)
+	case "api":
+		return runAPI(args[1:], stdout, stderr)
 	case "sink":
 		return runSink(args[1:], stderr)
 	case "validate":
