@@ -6,11 +6,13 @@ package kafkaclient
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
@@ -117,4 +119,43 @@ func (s *SASL) mechanism() (sasl.Mechanism, error) {
 		return scram.Auth{User: s.Username, Pass: s.Password}.AsSha256Mechanism(), nil
 	}
 	return scram.Auth{User: s.Username, Pass: s.Password}.AsSha512Mechanism(), nil
+}
+
+// Turned-away reasons: the cluster will not take the client as it is
+// configured, which no retry mends (the operator must).
+const (
+	ReasonTLSCertificate   = "tls_certificate"            // the brokers' certificate does not verify (CA, host name, expiry)
+	ReasonTLS              = "tls"                        // another TLS failure: a handshake refused, TLS to a plaintext listener
+	ReasonSASLFailed       = "sasl_authentication_failed" // wrong user name or password
+	ReasonSASLMechanism    = "unsupported_sasl_mechanism" // the listener does not offer the mechanism
+	ReasonSASLIllegalState = "illegal_sasl_state"         // SASL to a listener that takes none, or the reverse
+)
+
+// TurnedAway returns the reason err (or an error it wraps, such as the
+// last error of a record timeout) says the brokers turned the client away
+// for its TLS or SASL settings; "" if it does not.
+func TurnedAway(err error) string {
+	var (
+		verify  *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		header  tls.RecordHeaderError
+		alert   tls.AlertError
+	)
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
+		return ReasonTLSCertificate
+	case errors.As(err, &header), errors.As(err, &alert):
+		return ReasonTLS
+	case errors.Is(err, kerr.SaslAuthenticationFailed):
+		return ReasonSASLFailed
+	case errors.Is(err, kerr.UnsupportedSaslMechanism):
+		return ReasonSASLMechanism
+	case errors.Is(err, kerr.IllegalSaslState):
+		return ReasonSASLIllegalState
+	}
+	return ""
 }

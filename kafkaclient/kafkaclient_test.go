@@ -2,8 +2,15 @@ package kafkaclient
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestClientOpts(t *testing.T) {
@@ -31,5 +38,28 @@ func TestClientOpts(t *testing.T) {
 	}
 	if f, err := CheckSASL(SASL{SASLPlain, "u", ""}); f != "password" || err == nil {
 		t.Errorf("CheckSASL without password: %q, %v", f, err)
+	}
+}
+
+func TestTurnedAway(t *testing.T) {
+	wrap := func(err error) error { return fmt.Errorf("%w, last err: %w", kgo.ErrRecordTimeout, err) }
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{kgo.ErrRecordTimeout, ""},
+		{wrap(kerr.NotEnoughReplicas), ""},
+		{wrap(&net.OpError{Op: "dial", Err: errors.New("connection refused")}), ""},
+		{wrap(&tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}), ReasonTLSCertificate},
+		{wrap(x509.HostnameError{Host: "kafka-1"}), ReasonTLSCertificate},
+		{wrap(tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake"}), ReasonTLS},
+		{wrap(kerr.SaslAuthenticationFailed), ReasonSASLFailed},
+		{kerr.UnsupportedSaslMechanism, ReasonSASLMechanism},
+		{wrap(kerr.IllegalSaslState), ReasonSASLIllegalState},
+	} {
+		if got := TurnedAway(tt.err); got != tt.want {
+			t.Errorf("TurnedAway(%v) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }
