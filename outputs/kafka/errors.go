@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"pulse/kafkaclient"
 )
 
 // verdict is what a failed record attempt calls for.
@@ -35,10 +37,18 @@ var refusals = []error{
 }
 
 // classify returns what err calls for and the reason it is counted under.
+// The brokers turning the client away for its TLS or SASL settings is
+// retried too (the backlog waits in the buffer until the operator mends
+// them), and counted under what it is rather than as the record timeout
+// that carries it, so that the error counters say what to mend.
 func classify(err error) (verdict, string) {
-	switch {
-	case errors.Is(err, kgo.ErrClientClosed), errors.Is(err, context.Canceled):
+	if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, context.Canceled) {
 		return abandoned, ""
+	}
+	if r := kafkaclient.TurnedAway(err); r != "" {
+		return retry, r
+	}
+	switch {
 	case errors.Is(err, kgo.ErrRecordTimeout):
 		return retry, "record_timeout"
 	case errors.Is(err, kgo.ErrRecordRetries):
