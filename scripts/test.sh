@@ -24,6 +24,8 @@ tools=(
 	"ip iproute2"             # testenv.NetHost: e2e TestHostCutOff (network namespaces, as root)
 	"kcat kcat"               # testenv TestKafka* (an independent Kafka client); the Kafka output/input tests
 	"initdb postgresql"       # testenv.StartPostgres: testenv TestPostgres*, outputs/postgres tests, e2e TestPostgres*
+	"chromium chromium"       # testenv.StartBrowser: testenv TestBrowser, api TestDashboard (headless)
+	"chromedriver chromium-driver" # testenv.StartBrowser: testenv TestBrowser, api TestDashboard (W3C WebDriver from Go)
 )
 # terraform itself is not packaged for Debian: terraform TestTerraformCLI
 # runs where it is installed and skips elsewhere (the hcl tests cover what
