@@ -3,6 +3,7 @@ package buffer
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -39,6 +40,7 @@ import (
 // counted as corrupt when replayed, as its frame may be gone from diskqueue.
 type journal struct {
 	dir      string   // Dir/inflight
+	spares   *spares  // files of acknowledged entries, reused (journal_spare.go)
 	consumed *os.File // Dir/consumed: [seq u64][crc32c of seq u32]
 	rec      [consumedSize]byte
 
@@ -67,6 +69,9 @@ type journaled struct {
 func openJournal(dir string) (j *journal, left []journaled, consumed uint64, err error) {
 	j = &journal{dir: filepath.Join(dir, "inflight")}
 	if err := os.MkdirAll(j.dir, 0o750); err != nil {
+		return nil, nil, 0, err
+	}
+	if j.spares, err = openSpares(dir, 0); err != nil {
 		return nil, nil, 0, err
 	}
 	entries, err := os.ReadDir(j.dir)
@@ -163,26 +168,28 @@ func journalSeq(name string) (uint64, bool) {
 	return seq, err == nil && seq > 0 && seq < maxSeq
 }
 
-// write journals a frame, through durable's tmp + rename so that a file
-// present is whole. What it syncs follows Options.Fsync: FsyncAlways
-// durable.Sync — the file and its rename, before Next takes the frame off
-// diskqueue, whose read position may then be persisted past it;
-// FsyncInterval durable.NoSync, the ticker syncing the files still there
-// within an interval (syncPending); FsyncNever durable.NoSync, atomic
-// against a crash of the process only.
+// write journals a frame, written whole before it is renamed into place so
+// that a file present is whole. What it syncs follows Options.Fsync:
+// FsyncAlways durable.Sync — the file and its rename, before Next takes the
+// frame off diskqueue, whose read position may then be persisted past it;
+// FsyncInterval nothing, the ticker syncing the files still there within an
+// interval (syncPending); FsyncNever nothing, atomic against a crash of the
+// process only. The two without a sync write through a spare file (see
+// journal_spare.go); FsyncAlways, whose fsyncs cost far more than a create,
+// through durable's tmp file.
 func (j *journal) write(seq uint64, frame []byte) error {
-	w := durable.Writer{Policy: durable.NoSync, Perm: 0o600}
 	if j.fsync == FsyncAlways {
-		w.Policy = durable.Sync
-	}
-	if j.onSync != nil {
-		w.Hook = func(s durable.Step, path string) {
-			if s == durable.StepSync || s == durable.StepSyncDir {
-				j.onSync(path)
+		w := durable.Writer{Policy: durable.Sync, Perm: 0o600}
+		if j.onSync != nil {
+			w.Hook = func(s durable.Step, path string) {
+				if s == durable.StepSync || s == durable.StepSyncDir {
+					j.onSync(path)
+				}
 			}
 		}
+		return w.WriteFile(j.path(seq, journalSuffix), frame)
 	}
-	if err := w.WriteFile(j.path(seq, journalSuffix), frame); err != nil {
+	if err := j.spares.write(seq, j.path(seq, journalSuffix), frame); err != nil {
 		return err
 	}
 	if j.fsync == FsyncInterval {
@@ -250,6 +257,9 @@ func (j *journal) remove(seq uint64) error {
 		delete(j.unsynced, seq)
 		j.mu.Unlock()
 	}
+	if handled, err := j.spares.remove(seq); handled {
+		return err
+	}
 	err := os.Remove(j.path(seq, journalSuffix))
 	if isNotExist(err) {
 		return nil
@@ -267,5 +277,5 @@ func (j *journal) setConsumed(seq uint64) error {
 }
 
 func (j *journal) close() error {
-	return j.consumed.Close()
+	return errors.Join(j.spares.close(), j.consumed.Close())
 }

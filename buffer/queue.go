@@ -15,6 +15,7 @@
 //	<name>.diskqueue.meta.dat    diskqueue's read and write positions
 //	*.dat.bad                    segments diskqueue could not read (kept)
 //	inflight/<seq>.batch         frames handed out by Next, not yet acked
+//	spare/*.spare                files of acked ones, reused by the next
 //	consumed                     highest seq consumed from diskqueue
 //	<name>.lock                  flock held while open
 //
@@ -183,6 +184,7 @@ func open(opts Options, lock *os.File) (*Queue, error) {
 	q.dq = diskqueue.New(opts.Name, opts.Dir, opts.SegmentBytes, minMsgSize, maxMsgSize,
 		opts.SyncEvery, opts.SyncTimeout, q.logDiskQueue)
 	jr.fsync, jr.onSync = opts.Fsync, opts.onSync
+	jr.spares.maxBytes = opts.MaxBytes / 16
 	q.sync = newSyncer(opts, jr, log)
 	if u := q.disk.refresh(q, true); u.badFiles > 0 {
 		// Counted against the cap until reviewed: say so while it is news.

@@ -78,10 +78,10 @@ func (d *diskUsage) invalidate() {
 	d.mu.Unlock()
 }
 
-// refresh sums the sizes of the files in Dir and Dir/inflight, and of the
-// .bad files among them, unless the last walk is under a second old. The
-// .bad bytes held are published to q.badBytes, which Put counts against
-// MaxBytes.
+// refresh sums the sizes of the files in Dir, Dir/inflight and Dir/spare,
+// and of the .bad files among them, unless the last walk is under a second
+// old. The .bad bytes held are published to q.badBytes, which Put counts
+// against MaxBytes.
 func (d *diskUsage) refresh(q *Queue, force bool) usage {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -95,7 +95,7 @@ func (d *diskUsage) refresh(q *Queue, force bool) usage {
 	}
 	q.mu.Unlock()
 	var u usage
-	for i, dir := range []string{q.opts.Dir, q.jr.dir} {
+	for i, dir := range []string{q.opts.Dir, q.jr.dir, q.jr.spares.dir} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue
