@@ -32,7 +32,7 @@ type Options struct {
 	Events   int           // events to generate; default DefaultDemoEvents
 	Rate     float64       // events per second; 0 = as fast as possible
 	Dir      string        // working directory; default a new temp dir
-	Keep     bool          // keep Dir at the end (it is always kept after a loss)
+	Keep     bool          // keep Dir at the end (it is always kept after a loss), and the dashboard up until ctx ends
 	Timeout  time.Duration // how long to wait for every event; default DefaultDemoTimeout
 	DownFor  time.Duration // how long the killed archive node stays down; default DefaultDownFor
 	Out      io.Writer     // summary; default os.Stdout
@@ -125,6 +125,12 @@ func Demo(ctx context.Context, o Options) (sum Summary, err error) {
 	if err != nil {
 		return sum, err
 	}
+	dash, err := startDashboard(t.snapshotDirs, t.agentAdmin, o.Logger) // dashboard.go
+	if err != nil {
+		return sum, err
+	}
+	defer dash.stop()
+	fmt.Fprintf(o.Out, "dashboard: %s\n", dash.URL)
 	sum.Events = o.Events
 	dests, err := demoWait(ctx, t, o, start)
 	sum.Duration = time.Since(start)
@@ -138,6 +144,7 @@ func Demo(ctx context.Context, o Options) (sum Summary, err error) {
 	if !sum.Verified {
 		return sum, fmt.Errorf("demo: %w", ErrLost)
 	}
+	dash.hold(ctx, o.Out, o.Keep)
 	return sum, nil
 }
 

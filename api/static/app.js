@@ -21,6 +21,23 @@
     range: '1h', step: '1m', auto: true,
     token: sessionStorage.getItem('pulse-token') || '',
   };
+  // The URL's fragment holds the view (#metric=..&step=..&range=..&where=
+  // ..&group_by=..), so a view can be bookmarked or linked to.
+  const fromHash = new URLSearchParams(location.hash.slice(1));
+  for (const k of ['metric', 'step', 'range', 'where']) if (fromHash.get(k)) state[k] = fromHash.get(k);
+  if (fromHash.has('group_by')) {
+    state.groupBy = fromHash.get('group_by');
+    state.groupByChosen = true;
+  }
+  if (!(state.step in { '1m': 1, '10m': 1, '1h': 1 })) state.step = '1m';
+
+  function saveHash() {
+    const p = new URLSearchParams({ metric: state.metric, step: state.step, range: state.range });
+    if (state.where) p.set('where', state.where);
+    if (state.groupByChosen) p.set('group_by', state.groupBy);
+    history.replaceState(null, '', '#' + p);
+  }
+
   let catalog = { metrics: [], max_points: 1440 };
   let generation = 0;
   let timer = null;
@@ -136,6 +153,7 @@
 
   async function refresh() {
     const gen = ++generation;
+    if (state.metric) saveHash();
     document.body.dataset.state = 'loading';
     try {
       if (!state.metric) await loadCatalog();
@@ -378,6 +396,8 @@
     for (const b of $('steps').querySelectorAll('button')) {
       b.addEventListener('click', () => { state.step = b.dataset.step; fitStep(); refresh(); });
     }
+    $('range').value = state.range;
+    if ($('range').value !== state.range) state.range = $('range').value;
     $('auto').addEventListener('change', (e) => { state.auto = e.target.checked; schedule(); });
     $('token-form').addEventListener('submit', (e) => {
       e.preventDefault();

@@ -19,7 +19,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Events, "events", demo.DefaultDemoEvents, "`N` events to generate")
 	fs.Float64Var(&o.Rate, "rate", 0, "`N` events per second (0: as fast as possible)")
 	fs.StringVar(&o.Dir, "dir", "", "working `DIR` (default: a new temp dir, removed at the end)")
-	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
+	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory, and the dashboard up until Ctrl-C")
 	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultDemoTimeout, "give up when not every event arrived after `D`")
 	fs.BoolVar(&o.Kafka, "kafka", false, fmt.Sprintf("the Kafka variant: a local broker (jars from scripts/kafka-jars.sh) between the agent and a consumer group of mergers; gen writes live, at -rate or %d events/s", demo.DefaultKafkaRate))
 	quiet := fs.Bool("q", false, "no live progress on stderr")
