@@ -93,26 +93,28 @@ func readCheckpointFile(path string) (offsets map[fileID]int64, found bool, err 
 	return offsets, true, nil
 }
 
-// storeCheckpoints persists recs atomically: written to a temporary file
-// and renamed over path, so that after a kill -9 path holds either the old
-// or the new checkpoints, whole. With sync, recs go to path's synced copy
-// instead, the temporary file fsynced before the rename and the directory
-// after it, so that this holds after a power loss too.
+// storeCheckpoints persists recs atomically, so that after a kill -9 path
+// holds either the old or the new checkpoints, whole: written to path's
+// spare file and exchanged with path (replaceUnsynced). With sync, recs go
+// to path's synced copy instead, through a temporary file fsynced before
+// its rename and the directory after it, so that this holds after a power
+// loss too.
 func storeCheckpoints(path string, recs []checkpointRecord, sync bool) error {
 	data, err := json.Marshal(checkpointFile{Version: checkpointVersion, Files: recs})
 	if err != nil {
 		return fmt.Errorf("inputs: encode checkpoints: %w", err)
 	}
 	data = append(data, '\n')
-	// path: durable.NoSync, at every commit — survives kill -9, and an
-	// fsync there would hold up every commit behind the disk; the synced
-	// copy: durable.Sync, every CheckpointSyncEvery and at the end — what a
+	// path: unsynced, at every commit — survives kill -9, and an fsync
+	// there would hold up every commit behind the disk; the synced copy:
+	// durable.Sync, every CheckpointSyncEvery and at the end — what a
 	// restart falls back to after a power loss tore path.
-	p := durable.NoSync
 	if sync {
-		path, p = path+syncedSuffix, durable.Sync
+		err = durable.WriteFile(path+syncedSuffix, data, 0o644, durable.Sync)
+	} else {
+		err = replaceUnsynced(path, data)
 	}
-	if err := durable.WriteFile(path, data, 0o644, p); err != nil {
+	if err != nil {
 		return fmt.Errorf("inputs: write checkpoint file: %w", err)
 	}
 	return nil
