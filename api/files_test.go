@@ -103,3 +103,34 @@ func TestFileStore(t *testing.T) {
 		t.Errorf("stats %+v: want %d windows, none invalid or dropped", s, len(ds.snapshots(1))+1)
 	}
 }
+
+// TestTwoRollupsOfOneKey: the same observations stored as 10 s and as 1 m
+// windows (two roll-ups, as a 10s and a 1m table would hold) are counted
+// once, from the longer windows that divide the step.
+func TestTwoRollupsOfOneKey(t *testing.T) {
+	ds := newDataSet(time.Date(2025, 3, 4, 10, 0, 0, 0, time.UTC))
+	dir := t.TempDir()
+	fine := ds.snapshotsOf(1, 10*time.Second)
+	writeSnapshotFiles(t, dir, fine)
+	writeSnapshotFiles(t, dir, ds.snapshots(1))
+	st, err := api.NewFiles(api.FileOptions{Dirs: []string{dir}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, api.Options{Store: st, MaxRows: 100_000})
+	var a answer
+	get(t, base, seriesPath("router.requests", ds.base, ds.base.Add(time.Hour), "step", "10m"), "", &a)
+	if len(a.Series) != 1 || len(a.WindowS) != 1 || a.WindowS[0] != 60 {
+		t.Fatalf("answer %+v: want one series from the 60 s windows", a)
+	}
+	checkPoints(t, "counter", a.Series[0].Points, ds.expected("router.requests", 10*time.Minute, nil), 10*time.Minute)
+	n10 := 0
+	for _, s := range fine {
+		if s.Name == "router.requests" {
+			n10++
+		}
+	}
+	if a.Skipped != n10 {
+		t.Errorf("skipped %d, want the %d 10 s windows", a.Skipped, n10)
+	}
+}

@@ -73,13 +73,16 @@ func newDataSet(base time.Time) *dataSet {
 
 // snapshots merges the data set as mergers do: an aggregator per agent
 // making 1-minute fragments, one merger, every window final, with seq.
-func (ds *dataSet) snapshots(seq uint64) []metrics.Snapshot {
+func (ds *dataSet) snapshots(seq uint64) []metrics.Snapshot { return ds.snapshotsOf(seq, time.Minute) }
+
+// snapshotsOf is snapshots with windows of length win.
+func (ds *dataSet) snapshotsOf(seq uint64, win time.Duration) []metrics.Snapshot {
 	now := ds.base.Add(3 * time.Hour)
 	aggs := map[string]*metrics.Aggregator{}
 	for _, o := range ds.obs {
 		a := aggs[o.agent]
 		if a == nil {
-			a = metrics.NewAggregator(metrics.AggOptions{Agent: o.agent, Window: time.Minute, LateWindows: 1 << 20,
+			a = metrics.NewAggregator(metrics.AggOptions{Agent: o.agent, Window: win, LateWindows: 1 << 20,
 				Now: func() time.Time { return now }, Logger: quietLogger()})
 			aggs[o.agent] = a
 		}
