@@ -22,6 +22,8 @@ tools=(
 	"etcdctl etcd-client"     # terraform TestBootstrap, TestBootstrapFails (incl. etcd_unreachable)
 	"shellcheck shellcheck"   # terraform TestScriptsShellcheck, TestUserDataRenders, TestEtcdUserDataRenders; deploy TestRepoScriptsShellcheck
 	"ip iproute2"             # testenv.NetHost: e2e TestHostCutOff (network namespaces, as root)
+	"java default-jre-headless" # scripts/kafka-jars.sh and testenv.StartKafka: the broker runs on a JVM (Debian 12: Java 17)
+	"mvn maven"                 # scripts/kafka-jars.sh fetches Apache Kafka's jars from Maven Central
 	"kcat kcat"               # testenv TestKafka* (an independent Kafka client); the Kafka output/input tests
 	"initdb postgresql"       # testenv.StartPostgres: testenv TestPostgres*, outputs/postgres tests, e2e TestPostgres*
 	"chromium chromium"       # testenv.StartBrowser: testenv TestBrowser, api TestDashboard (headless)
