@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -43,6 +45,11 @@ type Options struct {
 	// Component names the end in the client's own log lines ("output" or
 	// "input"), beside Name.
 	Component, Name string
+	// OnTurnedAway, if set, is called for every connection the brokers
+	// turn away for the client's TLS or SASL settings, with TurnedAway's
+	// reason: the client keeps trying, and without it an end that only
+	// waits for records (a consumer) would count nothing.
+	OnTurnedAway func(reason string)
 }
 
 // ClientOpts returns the kgo options of o: seeds, TLS, SASL, client id and
@@ -80,7 +87,22 @@ func (o Options) ClientOpts() ([]kgo.Opt, error) {
 		log = log.With(o.Component, o.Name)
 	}
 	opts = append(opts, kgo.WithLogger(newLogger(log)))
+	if o.OnTurnedAway != nil {
+		opts = append(opts, kgo.WithHooks(connectHook(o.OnTurnedAway)))
+	}
 	return opts, nil
+}
+
+// connectHook passes connections turned away to Options.OnTurnedAway. The
+// client calls it after each connection attempt, the dial with its TLS
+// handshake and the SASL exchange done (err is the first that failed).
+type connectHook func(reason string)
+
+// OnBrokerConnect implements kgo.HookBrokerConnect.
+func (h connectHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if r := TurnedAway(err); r != "" {
+		h(r)
+	}
 }
 
 // CheckBroker reports whether b looks like host:port.
