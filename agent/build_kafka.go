@@ -101,6 +101,9 @@ func (a *Agent) kafkaInput(ic config.Input) (input, func() admin.InputStatus, er
 				errs[reason] = n
 			}
 		}
+		for reason, n := range s.TurnedAway {
+			errs[reason] = n
+		}
 		return admin.InputStatus{Name: ic.Name, Type: ic.Type, Events: s.Records, Bytes: s.Bytes, Errors: errs}
 	}
 	return k, stats, nil

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +111,11 @@ type Stats struct {
 	Revoked      int64            // partitions revoked from this member
 	Undrained    int64            // of those, released before all their batches were stored (DrainTimeout)
 	Lost         int64            // partitions lost without a commit
+	// TurnedAway counts the connections the brokers turned away for the
+	// input's TLS or SASL settings, by reason (tls_certificate,
+	// sasl_authentication_failed, ...): the client keeps trying, and
+	// nothing else tells that it cannot read.
+	TurnedAway map[string]int64
 }
 
 // Input is the kafka input.
@@ -126,6 +132,7 @@ type Input struct {
 	revoked, undrained, lost     atomic.Int64
 	badMu                        sync.Mutex
 	bad                          map[string]int64
+	turnedAway                   map[string]int64 // under badMu
 }
 
 // logEvery bounds the lines a stream of bad records or failing commits
@@ -168,14 +175,21 @@ func New(opts Options) (*Input, error) {
 	if _, err := client.ClientOpts(); err != nil {
 		return fail(err)
 	}
-	return &Input{
-		opts:   opts,
-		log:    opts.Logger.With("input", opts.Name),
-		client: client,
-		badLog: lograte.Limiter{Every: logEvery},
-		errLog: lograte.Limiter{Every: logEvery},
-		bad:    map[string]int64{},
-	}, nil
+	in := &Input{
+		opts:       opts,
+		log:        opts.Logger.With("input", opts.Name),
+		badLog:     lograte.Limiter{Every: logEvery},
+		errLog:     lograte.Limiter{Every: logEvery},
+		bad:        map[string]int64{},
+		turnedAway: map[string]int64{},
+	}
+	client.OnTurnedAway = func(reason string) {
+		in.badMu.Lock()
+		in.turnedAway[reason]++
+		in.badMu.Unlock()
+	}
+	in.client = client
+	return in, nil
 }
 
 // CheckFormat reports whether f is one of the formats.
@@ -199,15 +213,14 @@ func CheckStartOffset(s string) error {
 // Stats returns the input's counters.
 func (in *Input) Stats() Stats {
 	in.badMu.Lock()
-	bad := make(map[string]int64, len(in.bad))
-	for r, n := range in.bad {
-		bad[r] = n
-	}
+	bad := maps.Clone(in.bad)
+	turnedAway := maps.Clone(in.turnedAway)
 	in.badMu.Unlock()
 	return Stats{
 		Records: in.records.Load(), Bytes: in.bytes.Load(), Batches: in.batches.Load(), Bad: bad,
 		Commits: in.commits.Load(), CommitErrors: in.commitErrs.Load(), FetchErrors: in.fetchEr.Load(),
 		Revoked: in.revoked.Load(), Undrained: in.undrained.Load(), Lost: in.lost.Load(),
+		TurnedAway: turnedAway,
 	}
 }
 
