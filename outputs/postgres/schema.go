@@ -99,6 +99,10 @@ func (l layout) createDDL(schema string) []string {
 	for _, d := range l.dims {
 		stmts = append(stmts, "ALTER TABLE "+tbl+" ADD COLUMN IF NOT EXISTS "+pgx.Identifier{dimColumnPrefix + d}.Sanitize()+" text")
 	}
+	// The Metrics API reads one name over a range of windows: without this
+	// index every query would scan the day's whole table.
+	stmts = append(stmts, "CREATE INDEX IF NOT EXISTS "+pgx.Identifier{Table + "_name_window"}.Sanitize()+
+		" ON "+tbl+" (name, window_start)")
 	return stmts
 }
 

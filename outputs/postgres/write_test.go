@@ -24,6 +24,11 @@ func TestUpsertNewestWins(t *testing.T) {
 	if n := pg.Int(t, "SELECT count(*) FROM "+tbl); n != 2 {
 		t.Fatalf("%d rows, want 2", n)
 	}
+	// The Metrics API's reads (one name over a range) have their index.
+	if n := pg.Int(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND indexname = $2 AND indexdef LIKE '%(name, window_start)'",
+		o.schema.name(now), Table+"_name_window"); n != 1 {
+		t.Errorf("%d indexes %s_name_window on (name, window_start), want 1", n, Table)
+	}
 	// Newer (seq 20, more values), then older (seq 5), then the same
 	// again, in separate batches; and both versions in one batch.
 	a2 := snap("lat", now, 20, []float64{1, 2, 3, 4}, "app", "a", "dyno", "web.1")
