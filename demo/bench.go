@@ -146,6 +146,18 @@ type Report struct {
 	DiskBytes         int64           `json:"agent_disk_write_bytes"`
 	DiskBytesPerEvent float64         `json:"agent_disk_bytes_per_event"`
 	Clusters          []ClusterResult `json:"clusters"`
+
+	// The six sinks' cost (each one's current process), sampled with the
+	// agent's: they share its cores, so a large share means the run
+	// measures the receiving end as much as the agent.
+	SinkCPUSeconds    float64 `json:"sink_cpu_seconds"`
+	SinkCPUPerMEvents float64 `json:"sink_cpu_seconds_per_million_events"`
+	SinkCPUShare      float64 `json:"sink_cpu_share"` // of agent + sinks
+	// MachineBusy is the share of all the machine's CPU time that was busy
+	// from the agent's start to the end (every process, others' too; from
+	// /proc/stat): near 1, the run was CPU-bound.
+	MachineBusy float64 `json:"machine_busy"`
+
 	// Drain, with -down FROM-TO, is how the cluster caught up.
 	Drain  *Drain   `json:"drain,omitempty"`
 	Series []Sample `json:"series"`
@@ -264,6 +276,7 @@ func printReport(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  %-28s %.2f s\n", "until every live cluster", r.Seconds)
 	fmt.Fprintf(w, "  %-28s %s/s (%.1f MB/s)\n", "events/s end to end", si(r.EventsPS), r.MBPS)
 	fmt.Fprintf(w, "  %-28s %.2f (%.2f s in all)\n", "agent CPU s / M events", r.CPUPerMEvents, r.CPUSeconds)
+	fmt.Fprintf(w, "  %-28s %.2f (%.0f%% of agent + sinks; machine %.0f%% busy)\n", "sinks CPU s / M events", r.SinkCPUPerMEvents, 100*r.SinkCPUShare, 100*r.MachineBusy)
 	fmt.Fprintf(w, "  %-28s %.1f MiB\n", "agent peak RSS", float64(r.PeakRSSBytes)/(1<<20))
 	fmt.Fprintf(w, "  %-28s %.1f\n", "agent disk bytes / event", r.DiskBytesPerEvent)
 	fmt.Fprintf(w, "  %-28s %s\n", "buffer fsync", r.Fsync)

@@ -26,6 +26,7 @@ type benchRun struct {
 	agent    *child.Process
 	admin    string
 	started  time.Time
+	cpuStat  cpuTimes // /proc/stat at started
 	events   int
 	fileSize int64
 }
@@ -119,7 +120,7 @@ outputs:
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, fmt.Errorf("demo: bench: %w", err)
 	}
-	r.started = time.Now()
+	r.started, r.cpuStat = time.Now(), readCPUTimes()
 	if r.agent, err = g.start("agent", "agent", "-config", path); err != nil {
 		return nil, err
 	}
@@ -254,7 +255,53 @@ func (r *benchRun) finish(rep *Report, clusters []ClusterResult, down *downSpec)
 	rep.DiskBytes = u.DiskWrites
 	rep.DiskBytesPerEvent = float64(u.DiskWrites) / float64(max(r.events, 1))
 	rep.Drain = drainOf(rep.Series, down)
+	for _, ps := range r.sinks {
+		for _, p := range ps {
+			su, err := p.Usage()
+			if err != nil { // down: its last run, as it exited
+				su = p.ExitUsage()
+			}
+			rep.SinkCPUSeconds += su.CPU.Seconds()
+		}
+	}
+	rep.SinkCPUPerMEvents = rep.SinkCPUSeconds / (float64(r.events) / 1e6)
+	rep.SinkCPUShare = rep.SinkCPUSeconds / max(rep.SinkCPUSeconds+rep.CPUSeconds, 1e-9)
+	rep.MachineBusy = readCPUTimes().busySince(r.cpuStat)
 	return nil
+}
+
+// cpuTimes is the first line of /proc/stat: the machine's CPU time, busy
+// and in all, in clock ticks. Steal counts as busy (the CPU was not ours
+// to use); guest time is in user time already.
+type cpuTimes struct{ busy, total int64 }
+
+func readCPUTimes() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var t cpuTimes
+	for i, f := range strings.Fields(line)[1:] {
+		if i >= 8 { // guest, guest_nice
+			break
+		}
+		var v int64
+		fmt.Sscan(f, &v)
+		t.total += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
+	}
+	return t
+}
+
+// busySince is the busy share of the CPU time since then.
+func (t cpuTimes) busySince(then cpuTimes) float64 {
+	if t.total <= then.total {
+		return 0
+	}
+	return float64(t.busy-then.busy) / float64(t.total-then.total)
 }
 
 // lastStatus rebuilds the previous sample's delivered counts as a status,
