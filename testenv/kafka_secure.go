@@ -112,9 +112,8 @@ type kafkaSecurity struct {
 	users      map[string]string
 
 	// Made by prepare.
-	ca             *CA
-	chain, keyPEM  []byte // the brokers' certificate (then the CA's) and key
-	plainJAASUsers string
+	ca            *CA
+	chain, keyPEM []byte // the brokers' certificate (then the CA's) and key
 }
 
 // kafkaSecretRE is what a user name or password may be.
