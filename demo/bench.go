@@ -50,6 +50,9 @@ type BenchOptions struct {
 	// Fsync is the agent's buffer.fsync: never, interval (the default) or
 	// always. BenchFsync runs all three.
 	Fsync string
+	// Dynos is gen's -dynos in BenchMetrics, which sets the number of
+	// metric keys; default DefaultBenchDynos.
+	Dynos int
 }
 
 // downSpec is a parsed BenchOptions.Down.

@@ -27,6 +27,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
 	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultBenchTimeout, "give up after `D`")
 	to := fs.String("to", "http", "`SINK`: http (the three-cluster scenario) or kafka (the agent into a local 1-broker Kafka, beside kcat -P with the same file; -compression is then the Kafka codec)")
+	metrics := fs.Bool("metrics", false, "the metrics path instead: l2met + router lines → agent → 3 merger shards → snapshots, checked exactly")
+	fs.IntVar(&o.Dynos, "dynos", 0, fmt.Sprintf("with -metrics: gen's `N` dynos, which make the metric keys (default %d: about 100,000 keys)", demo.DefaultBenchDynos))
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -45,6 +47,13 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if *to == "kafka" {
 		if _, err := demo.BenchKafka(ctx, o); err != nil {
+			fmt.Fprintln(stderr, "pulse", err)
+			return 1
+		}
+		return 0
+	}
+	if *metrics {
+		if _, err := demo.BenchMetrics(ctx, o); err != nil {
 			fmt.Fprintln(stderr, "pulse", err)
 			return 1
 		}
