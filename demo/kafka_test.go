@@ -121,22 +121,26 @@ func TestBenchKafkaReport(t *testing.T) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("kafka-report.json: %v\n%s", err, b)
 	}
-	if r.Events != 20000 || r.Bytes == 0 || len(r.Runs) != 2 || r.Ratio.EventsPS <= 0 || r.Ratio.CPUPerMEvents <= 0 {
+	if r.Events != 20000 || r.Bytes == 0 || len(r.Runs) != 3 {
 		t.Fatalf("report: %s", b)
 	}
-	for i, name := range []string{"agent", "kcat"} {
+	for i, name := range []string{"agent-if4", "agent-if16", "kcat"} {
 		run := r.Runs[i]
-		if run.Name != name || run.Seconds <= 0 || run.EventsPS <= 0 || run.CPUSeconds <= 0 || run.PeakRSSBytes == 0 || run.Records < 20000 {
+		if run.Name != name || run.Seconds <= 0 || run.EventsPS <= 0 || run.CPUSeconds <= 0 || run.PeakRSSBytes == 0 || run.Records < 20000 ||
+			run.OverKcat.EventsPS <= 0 || run.OverKcat.CPUPerMEvents <= 0 {
 			t.Errorf("run %d: %+v, want %s with every figure", i, run, name)
 		}
 		if run.IDs.Unique != 20000 || run.IDs.Missing != 0 {
 			t.Errorf("%s's topic: %s", name, run.IDs)
 		}
 	}
-	if r.Runs[0].DiskBytes == 0 {
-		t.Error("the agent wrote nothing to its buffer")
+	if r.Runs[0].DiskBytes == 0 || r.Runs[1].DiskBytes == 0 {
+		t.Error("an agent wrote nothing to its buffer")
 	}
-	if !strings.Contains(stdout, "agent ÷ kcat:") {
+	if r.Runs[2].OverKcat.EventsPS != 1 {
+		t.Errorf("kcat's ratio to itself: %v", r.Runs[2].OverKcat)
+	}
+	if !strings.Contains(stdout, "÷ kcat") {
 		t.Errorf("no ratio in the table:\n%s", stdout)
 	}
 }
