@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"pulse/protocol"
 )
 
 // BenchmarkLines1MiB: a local client posting 1 MiB `lines` batches of
@@ -49,6 +51,41 @@ func BenchmarkLines1MiB(b *testing.B) {
 			}
 			b.ReportMetric(float64(st.Events)/time.Since(start).Seconds(), "events/s")
 			b.ReportMetric(float64(n), "events/batch")
+		})
+	}
+}
+
+// BenchmarkDecodePulse: decoding one ~1 MiB pulse batch of router-like
+// events into lines, as post does before writing them: decompression and
+// the layout as lines; the figure is MB/s of decoded events.
+func BenchmarkDecodePulse(b *testing.B) {
+	var evs []string
+	size := 0
+	for size < 1<<20-300 {
+		e := fmt.Sprintf("2026-11-21T10:00:00.%06d+00:00 heroku[router]: at=info method=GET path=\"/items/%d\" host=app.example.com request_id=%08x-cfbc-4310-9828-9446ce181a25 fwd=\"192.0.2.%d\" dyno=web.%d connect=%dms service=%dms status=200 bytes=%d protocol=https id=%d",
+			len(evs)%1000000, len(evs)*7%5000, len(evs)*2654435761, len(evs)%250, len(evs)%4+1, len(evs)%3+1, len(evs)*13%200, len(evs)*31%50000, len(evs))
+		evs = append(evs, e)
+		size += len(e) + 2
+	}
+	raw := pulseBody(evs...)
+	for _, c := range []struct {
+		name, encoding string
+		body           []byte
+	}{
+		{"none", "", raw},
+		{"zstd", protocol.EncodingZstd, protocol.Compress(nil, raw)},
+		{"s2", protocol.EncodingS2, protocol.CompressS2Block(nil, raw)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			j := &job{}
+			req := request{contentType: []byte(protocol.ContentType), contentEncoding: []byte(c.encoding), body: c.body}
+			b.SetBytes(int64(size))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := decode(j, req, 1<<30); err != nil || j.batch.Events != len(evs) {
+					b.Fatalf("decode: %v, %d events", err, j.batch.Events)
+				}
+			}
 		})
 	}
 }

@@ -53,6 +53,10 @@ func decode(j *job, req request, maxBytes int) error {
 		return err
 	}
 	if pulse {
+		if aliases(body, j.raw) {
+			// Decompressed into our scratch space: lay the lines out there.
+			return decodePulseInPlace(j, body, req.pulseEvents)
+		}
 		return decodePulse(j, body, req.pulseEvents)
 	}
 	if isMediaType(req.contentType, logplexContentType) {
@@ -135,14 +139,47 @@ func decodePulse(j *job, body, declared []byte) error {
 	if err != nil {
 		return reject(http.StatusBadRequest, "%w", err)
 	}
-	if len(declared) > 0 {
-		// A batch cut short on a record boundary still parses: the
-		// sender's count catches it.
-		if want, perr := strconv.Atoi(string(declared)); perr == nil && want != n {
-			return reject(http.StatusBadRequest, "%w: %s %d, but the body holds %d records", protocol.ErrBadBatch, protocol.HeaderEvents, want, n)
-		}
+	if err := checkDeclared(declared, n); err != nil {
+		return err
 	}
 	j.batch.Payload, j.batch.Events = p, n
+	return nil
+}
+
+// decodePulseInPlace is decodePulse over a body the sink owns (j.raw):
+// each record moves left over its length prefix and gains a '\n', so the
+// lines end where they are, with no second buffer. A record never moves
+// past its own end (a prefix takes at least the byte the '\n' does), so
+// what Each reads next is still intact.
+func decodePulseInPlace(j *job, body, declared []byte) error {
+	w, n := 0, 0
+	err := protocol.Each(body, protocol.Limits{}, func(rec []byte) error {
+		w += copy(body[w:], rec)
+		body[w] = '\n'
+		w++
+		n++
+		return nil
+	})
+	if err != nil {
+		return reject(http.StatusBadRequest, "%w", err)
+	}
+	if err := checkDeclared(declared, n); err != nil {
+		return err
+	}
+	j.batch.Payload, j.batch.Events = body[:w], n
+	return nil
+}
+
+// checkDeclared compares a batch's X-Pulse-Events, if any, with the
+// records it holds: a batch cut short on a record boundary still parses,
+// and the sender's count catches it.
+func checkDeclared(declared []byte, n int) error {
+	if len(declared) == 0 {
+		return nil
+	}
+	if want, perr := strconv.Atoi(string(declared)); perr == nil && want != n {
+		return reject(http.StatusBadRequest, "%w: %s %d, but the body holds %d records", protocol.ErrBadBatch, protocol.HeaderEvents, want, n)
+	}
 	return nil
 }
 
