@@ -119,6 +119,9 @@ func BenchKafka(ctx context.Context, o BenchOptions) (rep KafkaBenchReport, err 
 			return rep, fmt.Errorf("demo: own binary: %w", err)
 		}
 	}
+	if _, _, err := kafkaRuntime(); err != nil {
+		return rep, fmt.Errorf("demo: bench: %w", err)
+	}
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		return rep, fmt.Errorf("demo: bench -to kafka: kcat, the reference producer, is not installed (apt-get install -y kcat): %w", err)

@@ -64,6 +64,11 @@ func demoKafka(ctx context.Context, o Options) (sum Summary, err error) {
 	if o.Rate == 0 {
 		o.Rate = DefaultKafkaRate
 	}
+	// Before anything is made: without jars or Java there is nothing to
+	// keep for inspection, only what to install.
+	if _, _, err := kafkaRuntime(); err != nil {
+		return sum, fmt.Errorf("demo: %w", err)
+	}
 	dir, err := workDir(o.Dir, "pulse-demo-kafka-")
 	if err != nil {
 		return sum, fmt.Errorf("demo: %w", err)

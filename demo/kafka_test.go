@@ -81,7 +81,8 @@ func TestDemoKafkaVerifiesAndReapsChildren(t *testing.T) {
 	}
 }
 
-// Without the jars the demo says what to run, and starts nothing.
+// Without the jars the demo says what to run, and starts (or leaves)
+// nothing.
 func TestDemoKafkaWithoutJarsSaysWhatToRun(t *testing.T) {
 	cmd := exec.Command(pulseBin, "demo", "-kafka", "-events", "10")
 	cmd.Dir = t.TempDir()
@@ -97,8 +98,8 @@ func TestDemoKafkaWithoutJarsSaysWhatToRun(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
 	}
-	if !strings.Contains(stdout.String(), "stopped and reaped 0 child processes") {
-		t.Errorf("children started without a broker:\n%s", stdout.String())
+	if stdout.Len() > 0 {
+		t.Errorf("started something without a broker:\n%s", stdout.String())
 	}
 }
 
