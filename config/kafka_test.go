@@ -40,7 +40,7 @@ func TestKafkaDefaults(t *testing.T) {
 		t.Errorf("kafka fields = %+v", o.Kafka)
 	}
 	if o.Kafka.Acks != AcksAll || o.Compression != KafkaCompressionZstd || o.Timeout.D() != 30*time.Second ||
-		o.MaxInFlight != 4 || o.Encoding != EncodingLines || o.Stream != StreamEvents {
+		o.MaxInFlight != 16 || o.Encoding != EncodingLines || o.Stream != StreamEvents {
 		t.Errorf("defaults not applied: %+v", o)
 	}
 	c, err = Parse("k.yaml", []byte(kafkaOut))

@@ -34,7 +34,7 @@ const (
 // buffer only once every record of it is acknowledged, so the data in
 // flight, not the CPU, bounds a producer close to its broker: kcat
 // (librdkafka) queues up to 100,000 messages.
-var kafkaBenchInFlight = []int{4, 16}
+var kafkaBenchInFlight = []int{16, 64}
 
 // KafkaBenchReport is what BenchKafka measured, written as
 // OutDir/kafka-report.json.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -28,7 +29,9 @@ const (
 func codec(c string) (kgo.CompressionCodec, error) {
 	switch c {
 	case CompressionZstd:
-		return kgo.ZstdCompression(), nil
+		// zstd's fastest level: the default (SpeedDefault) costs the agent
+		// about a fifth more CPU per event for a few per cent fewer bytes.
+		return kgo.ZstdCompression().WithLevel(int(zstd.SpeedFastest)), nil
 	case CompressionLZ4:
 		return kgo.Lz4Compression(), nil
 	case CompressionSnappy:
