@@ -233,8 +233,8 @@ type snapshotCount struct {
 func (r *metricsReference) check(dirs []string) (MetricsAccuracy, error) {
 	acc := MetricsAccuracy{KeyWindows: len(r.counts), Reference: r.total}
 	type held struct {
-		seq, count uint64
-		shards     int
+		count  uint64
+		shards int
 	}
 	got := map[string]*held{}
 	for _, dir := range dirs {
