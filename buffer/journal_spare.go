@@ -28,7 +28,8 @@ type spares struct {
 	mu     sync.Mutex
 	free   []*spare
 	held   map[uint64]*spare // journaled through a spare, by seq
-	bytes  int64             // sizes of free
+	kept   int               // free, and on their way there (remove's rename)
+	bytes  int64             // sizes of those
 	next   int               // name of the next new spare
 	closed bool
 }
@@ -92,6 +93,7 @@ func (s *spares) take() (*spare, error) {
 	if n := len(s.free); n > 0 {
 		sp := s.free[n-1]
 		s.free = s.free[:n-1]
+		s.kept--
 		s.bytes -= sp.size
 		s.mu.Unlock()
 		return sp, nil
@@ -113,9 +115,10 @@ func (s *spares) remove(seq uint64) (handled bool, err error) {
 	s.mu.Lock()
 	sp, ok := s.held[seq]
 	delete(s.held, seq)
-	keep := ok && !s.closed && len(s.free) < maxSpares && s.bytes+sp.size <= s.maxBytes
+	keep := ok && !s.closed && s.kept < maxSpares && s.bytes+sp.size <= s.maxBytes
 	if keep {
-		// Counted now, so that concurrent removes respect the bound.
+		// Counted now, so that concurrent removes respect the bounds.
+		s.kept++
 		s.bytes += sp.size
 	}
 	s.mu.Unlock()
@@ -132,12 +135,14 @@ func (s *spares) remove(seq uint64) (handled bool, err error) {
 				s.mu.Unlock()
 				return true, nil
 			}
+			s.kept--
 			s.bytes -= sp.size
 			s.mu.Unlock()
 			s.drop(sp)
 			return true, nil
 		}
 		s.mu.Lock()
+		s.kept--
 		s.bytes -= sp.size
 		s.mu.Unlock()
 	}
@@ -161,7 +166,7 @@ func (s *spares) close() error {
 	s.mu.Lock()
 	s.closed = true
 	free, held := s.free, s.held
-	s.free, s.held, s.bytes = nil, map[uint64]*spare{}, 0
+	s.free, s.held, s.kept, s.bytes = nil, map[uint64]*spare{}, 0, 0
 	s.mu.Unlock()
 	var first error
 	for _, sp := range free {
