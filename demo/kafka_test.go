@@ -125,7 +125,7 @@ func TestBenchKafkaReport(t *testing.T) {
 	if r.Events != 20000 || r.Bytes == 0 || len(r.Runs) != 3 {
 		t.Fatalf("report: %s", b)
 	}
-	for i, name := range []string{"agent-if4", "agent-if16", "kcat"} {
+	for i, name := range []string{"agent-if16", "agent-if64", "kcat"} {
 		run := r.Runs[i]
 		if run.Name != name || run.Seconds <= 0 || run.EventsPS <= 0 || run.CPUSeconds <= 0 || run.PeakRSSBytes == 0 || run.Records < 20000 ||
 			run.OverKcat.EventsPS <= 0 || run.OverKcat.CPUPerMEvents <= 0 {
