@@ -14,7 +14,7 @@ import (
 func TestValidateAPIFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml, want string
-		code           int
+		code             int
 	}{
 		{"api only", "api:\n  listen: 127.0.0.1:8480\n  shards: [postgres://pulse@127.0.0.1:5432/metrics]\n", "ok", 0},
 		{"api bad", "api:\n  listen: 127.0.0.1:8480\n  shards: [postgres://pulse@127.0.0.1:5432/metrics]\n  max_points: -1\n", "max_points", 1},
