@@ -18,7 +18,7 @@ const module = "pulse"
 // Leaves hold the types and small tools everything shares. The first tier
 // imports no pulse package at all; the second at most the first.
 var (
-	leaves0 = []string{"event", "protocol", "lograte", "procstat", "idcount", "durable", "systemd"}
+	leaves0 = []string{"event", "protocol", "lograte", "procstat", "idcount", "durable", "systemd", "kafkajvm"}
 	leaves1 = []string{"parse", "child", "kafkaclient", "admin", "proc"}
 	leaves  = slices.Concat(leaves0, leaves1)
 	// stages are the data flow's parts: inputs → pipeline → buffer →
@@ -38,7 +38,7 @@ var (
 // testenv.
 var mayImport = map[string][]string{
 	// Leaves.
-	"event": nil, "protocol": nil, "lograte": nil, "procstat": nil, "idcount": nil, "durable": nil, "systemd": nil,
+	"event": nil, "protocol": nil, "lograte": nil, "procstat": nil, "idcount": nil, "durable": nil, "systemd": nil, "kafkajvm": nil,
 	"parse": leaves0, "child": leaves0, "kafkaclient": leaves0, "admin": leaves0, "proc": leaves0,
 
 	// Stages: leaves, and one another only downward. The buffer, the

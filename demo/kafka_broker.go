@@ -2,22 +2,17 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"pulse/child"
+	"pulse/kafkajvm"
 )
 
 // kafkaVersion is the Apache Kafka whose jars scripts/kafka-jars.sh
@@ -34,28 +29,11 @@ var ErrNoKafka = errors.New("no Kafka broker to run")
 // ~3-5 s on an idle 2-core machine, several times that on a loaded one.
 const kafkaBrokerReady = 2 * time.Minute
 
-// brokerJVM are the heap, GC and JIT testenv gives its brokers (see
-// testenv/kafka.go: a small heap, the serial collector and C1 alone halve
-// the CPU a broker spends getting ready). PULSE_KAFKA_JVM_OPTS replaces
-// them, as it does there.
-var brokerJVM = []string{
-	"-Xmx512m", "-Xms64m",
-	"-XX:+UseSerialGC",
-	"-XX:TieredStopAtLevel=1",
-	"-XX:+ExitOnOutOfMemoryError",
-	"-XX:-UsePerfData",
-	"-Djava.awt.headless=true",
-}
-
 // broker is a local one-node Kafka cluster (KRaft, combined broker and
 // controller) in dir, run from the cached jars.
 type broker struct {
-	proc      *child.Process
-	addr      string // PLAINTEXT listener, 127.0.0.1:port
-	dir       string
-	java      string
-	libs      string
-	clusterID string
+	proc *child.Process
+	addr string // PLAINTEXT listener, 127.0.0.1:port
 }
 
 // kafkaRuntime finds java (17 or newer: $JAVA_HOME/bin/java, else PATH)
@@ -64,13 +42,8 @@ type broker struct {
 // say what to run.
 func kafkaRuntime() (java, libs string, err error) {
 	fetch := "run scripts/kafka-jars.sh in the Pulse source tree (it needs Java 17+ and Maven: apt-get install -y openjdk-17-jre-headless maven)"
-	libs = os.Getenv("PULSE_KAFKA_LIBS")
-	if libs == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", "", fmt.Errorf("%w: no home directory for the jar cache (%v): set PULSE_KAFKA_LIBS, or %s", ErrNoKafka, err, fetch)
-		}
-		libs = filepath.Join(home, ".cache", "pulse", "kafka-"+kafkaVersion, "libs")
+	if libs, err = kafkajvm.LibsDir(kafkaVersion); err != nil {
+		return "", "", fmt.Errorf("%w: %v, or %s", ErrNoKafka, err, fetch)
 	}
 	// The script writes .complete last: without it the copy is partial.
 	_, errMarker := os.Stat(filepath.Join(libs, ".complete"))
@@ -78,44 +51,10 @@ func kafkaRuntime() (java, libs string, err error) {
 	if errMarker != nil || errJar != nil {
 		return "", "", fmt.Errorf("%w: the jars of Apache Kafka %s are not in %s: %s", ErrNoKafka, kafkaVersion, libs, fetch)
 	}
-	java = "java"
-	if home := os.Getenv("JAVA_HOME"); home != "" {
-		if p := filepath.Join(home, "bin", "java"); isExecutable(p) {
-			java = p
-		}
-	}
-	java, err = exec.LookPath(java)
-	if err != nil {
-		return "", "", fmt.Errorf("%w: no java: Kafka %s needs Java 17 or newer (apt-get install -y openjdk-17-jre-headless, or set JAVA_HOME)", ErrNoKafka, kafkaVersion)
-	}
-	out, err := exec.Command(java, "-version").CombinedOutput()
-	if err != nil {
-		return "", "", fmt.Errorf("%w: %s -version: %v\n%s", ErrNoKafka, java, err, out)
-	}
-	if major := javaMajor(string(out)); major < 17 {
-		return "", "", fmt.Errorf("%w: %s is Java %d: Kafka %s needs 17 or newer (set JAVA_HOME)", ErrNoKafka, java, major, kafkaVersion)
+	if java, err = kafkajvm.Java(); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrNoKafka, err)
 	}
 	return java, libs, nil
-}
-
-// javaMajor reads the major version from java -version's output
-// (`openjdk version "17.0.15"` is 17, `java version "1.8.0_392"` is 8); 0
-// when there is none.
-func javaMajor(out string) int {
-	m := regexp.MustCompile(`version "(\d+)(?:\.(\d+))?`).FindStringSubmatch(out)
-	if m == nil {
-		return 0
-	}
-	major, _ := strconv.Atoi(m[1])
-	if major == 1 && m[2] != "" {
-		major, _ = strconv.Atoi(m[2])
-	}
-	return major
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // startBroker writes a one-node cluster's config into dir, formats its
@@ -126,33 +65,26 @@ func startBroker(ctx context.Context, g *group, dir string) (*broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &broker{dir: dir, java: java, libs: libs}
-	ctrl := ""
+	b := &broker{}
 	if b.addr, err = freeAddr(); err != nil {
 		return nil, err
 	}
-	if ctrl, err = freeAddr(); err != nil {
+	ctrl, err := freeAddr()
+	if err != nil {
 		return nil, err
 	}
-	if b.clusterID, err = newClusterID(); err != nil {
-		return nil, err
+	clusterID, err := kafkajvm.ClusterID()
+	if err != nil {
+		return nil, fmt.Errorf("demo: kafka: %w", err)
 	}
-	if err := b.writeConfig(ctrl); err != nil {
-		return nil, err
+	err = kafkajvm.WriteConfig(kafkajvm.Node{Dir: dir, Addr: b.addr, Ctrl: ctrl, Voters: []string{"0@" + ctrl}})
+	if err != nil {
+		return nil, fmt.Errorf("demo: kafka: %w", err)
 	}
-	if err := b.format(ctx); err != nil {
-		return nil, err
+	if err := kafkajvm.Format(ctx, java, libs, dir, clusterID); err != nil {
+		return nil, fmt.Errorf("demo: kafka: %w", err)
 	}
-	jvm := brokerJVM
-	if opts := os.Getenv("PULSE_KAFKA_JVM_OPTS"); opts != "" {
-		jvm = strings.Fields(opts)
-	}
-	args := append([]string{java}, jvm...)
-	args = append(args,
-		"-XX:ErrorFile="+filepath.Join(dir, "hs_err_%p.log"),
-		"-Dlog4j2.configurationFile="+filepath.Join(dir, "log4j2.properties"),
-		"-cp", filepath.Join(libs, "*"),
-		"kafka.Kafka", filepath.Join(dir, "server.properties"))
+	args := append([]string{java}, kafkajvm.BrokerArgs(dir, libs)...)
 	if b.proc, err = g.startProgram("kafka", args...); err != nil {
 		return nil, err
 	}
@@ -171,98 +103,6 @@ func (g *group) startProgram(name string, argv ...string) (*child.Process, error
 	}
 	g.procs = append(g.procs, p)
 	return p, nil
-}
-
-// writeConfig writes server.properties and log4j2.properties: testenv's
-// broker settings for one node (small logs and indexes, few threads, a
-// quick group start, no topic auto-creation: the demo creates its topics
-// with the partitions and configs it wants).
-func (b *broker) writeConfig(ctrl string) error {
-	props := []string{
-		"node.id=0",
-		"process.roles=broker,controller",
-		"listeners=PLAINTEXT://" + b.addr + ",CONTROLLER://" + ctrl,
-		"advertised.listeners=PLAINTEXT://" + b.addr,
-		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-		"inter.broker.listener.name=PLAINTEXT",
-		"controller.listener.names=CONTROLLER",
-		"controller.quorum.voters=0@" + ctrl,
-		"log.dirs=" + filepath.Join(b.dir, "data"),
-		"auto.create.topics.enable=false",
-		"num.partitions=1",
-		"default.replication.factor=1",
-		"offsets.topic.replication.factor=1",
-		"offsets.topic.num.partitions=4",
-		"transaction.state.log.replication.factor=1",
-		"transaction.state.log.min.isr=1",
-		"transaction.state.log.num.partitions=4",
-		"share.coordinator.state.topic.replication.factor=1",
-		"share.coordinator.state.topic.min.isr=1",
-		"share.coordinator.state.topic.num.partitions=1",
-		"group.initial.rebalance.delay.ms=0",
-		"log.segment.bytes=8388608",
-		"log.index.size.max.bytes=1048576",
-		"log.cleaner.dedupe.buffer.size=8388608",
-		"log.cleaner.threads=1",
-		"num.network.threads=2",
-		"num.io.threads=2",
-		"background.threads=2",
-		"num.recovery.threads.per.data.dir=1",
-	}
-	if err := os.MkdirAll(b.dir, 0o755); err != nil {
-		return fmt.Errorf("demo: kafka: %w", err)
-	}
-	for name, content := range map[string]string{
-		"server.properties": strings.Join(props, "\n") + "\n",
-		"log4j2.properties": brokerLog4j,
-	} {
-		if err := os.WriteFile(filepath.Join(b.dir, name), []byte(content), 0o644); err != nil {
-			return fmt.Errorf("demo: kafka: %w", err)
-		}
-	}
-	return nil
-}
-
-// brokerLog4j logs to stdout (the child's log file), without the config
-// dumps of every start.
-const brokerLog4j = `status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = info
-rootLogger.appenderRef.out.ref = out
-logger.config.name = org.apache.kafka.common.config.AbstractConfig
-logger.config.level = warn
-logger.kconfig.name = kafka.server.KafkaConfig
-logger.kconfig.level = warn
-`
-
-// format formats the log directory, as kafka-storage.sh format does.
-func (b *broker) format(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, b.java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData",
-		"-Dlog4j2.configurationFile="+filepath.Join(b.dir, "log4j2.properties"),
-		"-cp", filepath.Join(b.libs, "*"),
-		"kafka.tools.StorageTool", "format", "-t", b.clusterID, "-c", filepath.Join(b.dir, "server.properties"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("demo: kafka: storage format: %w\n%s", err, out)
-	}
-	return nil
-}
-
-// newClusterID is a random cluster id in Kafka's form (16 bytes, URL-safe
-// base64 without padding) that does not start with '-', which the storage
-// tool would take for an option.
-func newClusterID() (string, error) {
-	for {
-		var b [16]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return "", fmt.Errorf("demo: kafka: cluster id: %w", err)
-		}
-		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
-			return id, nil
-		}
-	}
 }
 
 // client is a franz-go client of the broker.

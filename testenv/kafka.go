@@ -1,19 +1,17 @@
 package testenv
 
 import (
-	"crypto/rand"
-	"encoding/base64"
+	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"pulse/kafkajvm"
 )
 
 // Kafka is a real Apache Kafka cluster on loopback: n combined
@@ -42,25 +40,6 @@ type kafkaNode struct {
 // serve: a JVM start is ~3-4 s on an idle 2-core machine; three at once, on
 // a machine other tests load, take several times that.
 const kafkaReadyTimeout = 120 * time.Second
-
-// kafkaJVM is the JVM's heap, GC and JIT, as Kafka's own KAFKA_HEAP_OPTS
-// and KAFKA_JVM_PERFORMANCE_OPTS would give them, for a test broker on a
-// 2-core machine that other tests share: a small heap that starts smaller
-// (RSS ~150-200 MB a broker), the serial collector (no concurrent GC
-// threads) and the C1 compiler alone, which halve the CPU a broker spends
-// getting ready (~3 s instead of ~6 s); a test broker moves little data,
-// so C2's faster code would not pay for itself. ExitOnOutOfMemoryError: a
-// broker out of heap dies at once, its log saying why, instead of limping.
-// -UsePerfData: no hsperfdata file in /tmp. PULSE_KAFKA_JVM_OPTS
-// (space-separated) replaces them all.
-var kafkaJVM = []string{
-	"-Xmx512m", "-Xms64m",
-	"-XX:+UseSerialGC",
-	"-XX:TieredStopAtLevel=1",
-	"-XX:+ExitOnOutOfMemoryError",
-	"-XX:-UsePerfData",
-	"-Djava.awt.headless=true",
-}
 
 // StartKafka starts an n-broker KRaft cluster (n = 1 or 3) on loopback,
 // stopped at t.Cleanup. It returns once every broker serves metadata naming
@@ -97,26 +76,18 @@ func startKafka(t testing.TB, n int, sec *kafkaSecurity) *Kafka {
 	if sec != nil {
 		sec.prepare(t, base)
 	}
-	clusterID := kafkaClusterID(t)
+	clusterID, err := kafkajvm.ClusterID()
+	if err != nil {
+		t.Fatalf("testenv: kafka: %v", err)
+	}
 	start := time.Now()
 	for _, nd := range k.nodes {
 		k.writeConfig(nd)
 	}
 	kafkaFormat(t, java, libs, k.nodes, clusterID, sec.formatArgs())
 	formatted := time.Now()
-	jvm := kafkaJVM
-	if opts := os.Getenv("PULSE_KAFKA_JVM_OPTS"); opts != "" {
-		jvm = strings.Fields(opts)
-	}
 	for _, nd := range k.nodes {
-		args := append(append([]string{}, jvm...),
-			// A JVM crash report goes beside the log, not into the
-			// test's working directory (the package's source).
-			"-XX:ErrorFile="+filepath.Join(nd.dir, "hs_err_%p.log"),
-			"-Dlog4j2.configurationFile="+filepath.Join(nd.dir, "log4j2.properties"),
-			"-cp", filepath.Join(libs, "*"),
-			"kafka.Kafka", filepath.Join(nd.dir, "server.properties"))
-		nd.proc = Start(t, nd.dir, "kafka", java, args...)
+		nd.proc = Start(t, nd.dir, "kafka", java, kafkajvm.BrokerArgs(nd.dir, libs)...)
 	}
 	k.waitReady(t, kafkaAll(n), kafkaReadyTimeout)
 	t.Logf("testenv: kafka: %d broker(s) %v%s ready %v after start (storage format %v)",
@@ -240,109 +211,22 @@ func kafkaAll(n int) []int {
 	return out
 }
 
-// writeConfig writes nd's server.properties and log4j2.properties.
+// writeConfig writes nd's server.properties and log4j2.properties, with
+// the secure client listener, if any, beside PLAINTEXT, which stays the
+// brokers' own (and testenv's).
 func (k *Kafka) writeConfig(nd *kafkaNode) {
 	k.t.Helper()
-	n := len(k.nodes)
-	voters := make([]string, n)
+	voters := make([]string, len(k.nodes))
 	for i, o := range k.nodes {
 		voters[i] = fmt.Sprintf("%d@%s", o.id, o.ctrl)
 	}
-	rf := min(3, n)     // internal topics' replication
-	minISR := min(2, n) // and their min.insync.replicas
-	// The secure client listener, if any, comes beside PLAINTEXT, which
-	// stays the brokers' own (and testenv's).
 	listeners, advertised, protocols := k.sec.listeners(nd)
-	props := []string{
-		"node.id=" + strconv.Itoa(nd.id),
-		"process.roles=broker,controller",
-		"listeners=PLAINTEXT://" + nd.addr + ",CONTROLLER://" + nd.ctrl + listeners,
-		"advertised.listeners=PLAINTEXT://" + nd.addr + advertised,
-		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT" + protocols,
-		"inter.broker.listener.name=PLAINTEXT",
-		"controller.listener.names=CONTROLLER",
-		// A static quorum: every controller is named here, and the storage
-		// format needs no --standalone / --initial-controllers.
-		"controller.quorum.voters=" + strings.Join(voters, ","),
-		"log.dirs=" + filepath.Join(nd.dir, "data"),
-		"auto.create.topics.enable=false",
-		"num.partitions=1",
-		"default.replication.factor=" + strconv.Itoa(rf),
-		"offsets.topic.replication.factor=" + strconv.Itoa(rf),
-		// 50 partitions by default: each a leader election, and a log with
-		// its preallocated index files, at a group's first use.
-		"offsets.topic.num.partitions=4",
-		"transaction.state.log.replication.factor=" + strconv.Itoa(rf),
-		"transaction.state.log.min.isr=" + strconv.Itoa(minISR),
-		"transaction.state.log.num.partitions=4",
-		"share.coordinator.state.topic.replication.factor=" + strconv.Itoa(rf),
-		"share.coordinator.state.topic.min.isr=" + strconv.Itoa(minISR),
-		"share.coordinator.state.topic.num.partitions=1",
-		"group.initial.rebalance.delay.ms=0",
-		// A killed broker is fenced, and so dropped from every ISR, within
-		// a few seconds (9 s and 30 s by default), so acks=all produce
-		// moves on soon after a Kill.
-		"broker.session.timeout.ms=6000",
-		"broker.heartbeat.interval.ms=1000",
-		"replica.lag.time.max.ms=10000",
-		// Small logs: segments of 8 MiB with 1 MiB index files instead of
-		// 1 GiB and 10 MiB, a cleaner with 8 MiB for its offset map
-		// instead of 128 MiB of heap.
-		"log.segment.bytes=8388608",
-		"log.index.size.max.bytes=1048576",
-		"log.cleaner.dedupe.buffer.size=8388608",
-		"log.cleaner.threads=1",
-		"num.network.threads=2",
-		"num.io.threads=2",
-		"background.threads=2",
-		"num.recovery.threads.per.data.dir=1",
-		"num.replica.fetchers=1",
-	}
-	props = append(props, k.sec.props()...)
-	writeKafkaFile(k.t, filepath.Join(nd.dir, "server.properties"), strings.Join(props, "\n")+"\n")
-	writeKafkaFile(k.t, filepath.Join(nd.dir, "log4j2.properties"), kafkaLog4j)
-}
-
-// kafkaLog4j logs to stdout, which the Process sends to kafka.log; the
-// config dumps of every start (hundreds of lines each) are left out.
-const kafkaLog4j = `status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = info
-rootLogger.appenderRef.out.ref = out
-logger.config.name = org.apache.kafka.common.config.AbstractConfig
-logger.config.level = warn
-logger.kconfig.name = kafka.server.KafkaConfig
-logger.kconfig.level = warn
-`
-
-func writeKafkaFile(t testing.TB, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// kafkaClusterID is a random cluster id in Kafka's form: 16 bytes,
-// URL-safe base64 without padding (what kafka-storage random-uuid prints,
-// without starting a JVM for it). Like Kafka's Uuid.randomUuid it never
-// starts with '-', which the storage tool would take for an option (one
-// id in 64 did: "storage format: exit status 1").
-func kafkaClusterID(t testing.TB) string {
-	t.Helper()
-	for {
-		var b [16]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			t.Fatal(err)
-		}
-		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
-			return id
-		}
+	err := kafkajvm.WriteConfig(kafkajvm.Node{
+		ID: nd.id, Dir: nd.dir, Addr: nd.addr, Ctrl: nd.ctrl, Voters: voters,
+		Listeners: listeners, Advertised: advertised, Protocols: protocols, Props: k.sec.props(),
+	})
+	if err != nil {
+		k.t.Fatalf("testenv: %v", err)
 	}
 }
 
@@ -357,14 +241,8 @@ func kafkaFormat(t testing.TB, java, libs string, nodes []*kafkaNode, clusterID 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.Command(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData",
-				"-Dlog4j2.configurationFile="+filepath.Join(nd.dir, "log4j2.properties"),
-				"-cp", filepath.Join(libs, "*"),
-				"kafka.tools.StorageTool", "format", "-t", clusterID,
-				"-c", filepath.Join(nd.dir, "server.properties"))
-			cmd.Args = append(cmd.Args, extra...)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("kafka broker %d: storage format: %w\n%s", nd.id, err, out)
+			if err := kafkajvm.Format(context.Background(), java, libs, nd.dir, clusterID, extra...); err != nil {
+				errs[i] = fmt.Errorf("kafka broker %d: %w", nd.id, err)
 			}
 		}()
 	}

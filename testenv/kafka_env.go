@@ -5,13 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"pulse/kafkajvm"
 )
 
 // kafkaRuntime returns the java to run a broker with and the directory of
@@ -50,13 +50,8 @@ func findKafkaRuntime() (java, libs string, err error) {
 		return "", "", fmt.Errorf("%s names no <kafka.version>", pom)
 	}
 	version := string(m[1])
-	libs = os.Getenv("PULSE_KAFKA_LIBS")
-	if libs == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", "", fmt.Errorf("no home directory for the jar cache: %w", err)
-		}
-		libs = filepath.Join(home, ".cache", "pulse", "kafka-"+version, "libs")
+	if libs, err = kafkajvm.LibsDir(version); err != nil {
+		return "", "", err
 	}
 	// The marker scripts/kafka-jars.sh writes last holds the pom's sha256:
 	// a missing or older one means missing or stale jars.
@@ -68,43 +63,8 @@ func findKafkaRuntime() (java, libs string, err error) {
 	if strings.TrimSpace(string(marker)) != hex.EncodeToString(sum[:]) {
 		return "", "", fmt.Errorf("the jars in %s are not those %s lists", libs, pom)
 	}
-
-	java = "java"
-	if home := os.Getenv("JAVA_HOME"); home != "" {
-		if p := filepath.Join(home, "bin", "java"); kafkaExecutable(p) {
-			java = p
-		}
-	}
-	java, err = exec.LookPath(java)
-	if err != nil {
-		return "", "", fmt.Errorf("no java (Kafka %s needs Java 17 or newer: apt-get install -y openjdk-17-jre-headless): %w", version, err)
-	}
-	out, err := exec.Command(java, "-version").CombinedOutput()
-	if err != nil {
-		return "", "", fmt.Errorf("%s -version: %w\n%s", java, err, out)
-	}
-	if major := javaMajor(string(out)); major < 17 {
-		return "", "", fmt.Errorf("%s is Java %d: Kafka %s needs 17 or newer (set JAVA_HOME)", java, major, version)
+	if java, err = kafkajvm.Java(); err != nil {
+		return "", "", err
 	}
 	return java, libs, nil
-}
-
-// javaMajor reads the major version from java -version's output:
-// `openjdk version "17.0.15" ...` is 17, `java version "1.8.0_392"` is 8;
-// 0 when there is none.
-func javaMajor(out string) int {
-	m := regexp.MustCompile(`version "(\d+)(?:\.(\d+))?`).FindStringSubmatch(out)
-	if m == nil {
-		return 0
-	}
-	major, _ := strconv.Atoi(m[1])
-	if major == 1 && m[2] != "" {
-		major, _ = strconv.Atoi(m[2])
-	}
-	return major
-}
-
-func kafkaExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
