@@ -102,22 +102,7 @@ func testMergerAccuracy(t *testing.T, strict bool) {
 		endpoints = append(endpoints, strconv.Quote(s.proxy.Addr()))
 	}
 
-	agents := make([]*accAgent, accAgents)
-	for i := range agents {
-		a := &accAgent{id: fmt.Sprintf("agent%d", i+1), file: filepath.Join(root, fmt.Sprintf("app%d.log", i+1)), admin: testenv.FreeAddr(t)}
-		writeFile(t, a.file, "")
-		a.Node = testenv.StartAgent(t, root, a.id, fmt.Sprintf(`id: %s
-data_dir: %%[1]s
-admin: {listen: %q}
-inputs:
-  - {name: app, type: file, paths: [%q], poll_interval: 20ms}
-metrics:
-  window: %s
-  late_windows: 60
-  l2met: true
-  rules:%s
-outputs:
-  - name: mergers
+	agents := startMetricsAgents(t, root, accAgents, fmt.Sprintf(`  - name: mergers
     stream: fragments
     type: http
     endpoints: [%s]
@@ -126,26 +111,9 @@ outputs:
     hash_failover: %t
     retry_max: 500ms
     batch: {max_events: 1000, max_bytes: 1MiB, max_wait: 50ms}
-`, a.id, a.admin, a.file, accWindow, accRules, strings.Join(endpoints, ", "), !strict))
-		testenv.WaitListening(t, a.Process, a.admin)
-		agents[i] = a
-	}
-
-	// Lines stamped from now on, at accRate: windows close as the run goes.
-	gens := make([]*testenv.Process, accAgents)
-	for i, a := range agents {
-		gens[i] = testenv.Start(t, root, fmt.Sprintf("gen%d", i+1), bin, "gen",
-			"-count", strconv.Itoa(accLines), "-rate", strconv.Itoa(accRate), "-start", "now",
-			"-seed", strconv.Itoa(1000+i), "-mix", "router=80,l2met=20", "-out", a.file, "-q")
-	}
-	read := func(a *accAgent) int64 {
-		st, err := getStatus(a.admin)
-		if err != nil || len(st.Inputs) == 0 {
-			return 0
-		}
-		return st.Inputs[0].Events
-	}
-	past := func(frac float64) bool { return read(agents[0]) >= int64(frac*accLines) }
+`, strings.Join(endpoints, ", "), !strict))
+	gens := startGens(t, root, bin, agents, accLines, accRate, 1000)
+	past := func(frac float64) bool { return eventsRead(agents[0]) >= int64(frac*accLines) }
 	faulty := agents[accAgents-1]
 	const phase = 60 * time.Second
 
@@ -187,7 +155,7 @@ outputs:
 		}
 		return victim != nil && dirSize(filepath.Join(victim.Dir, "snapshots")) > 0
 	})
-	killedAt, killedLines := time.Now().UTC(), read(agents[0])
+	killedAt, killedLines := time.Now().UTC(), eventsRead(agents[0])
 	victim.Kill()
 	// Down until a sender has failed over: a batch its proxy answered 502.
 	testenv.WaitFor(t, phase, "a batch for the dead shard refused with 502", func() bool { return victim.proxy.Stats().Failed > 0 })
@@ -201,7 +169,7 @@ outputs:
 		}
 	}
 	for _, a := range agents {
-		testenv.WaitFor(t, phase, a.id+" read its whole file", func() bool { return read(a) == accLines })
+		testenv.WaitFor(t, phase, a.id+" read its whole file", func() bool { return eventsRead(a) == accLines })
 		st, err := getStatus(a.admin)
 		if err != nil {
 			t.Fatal(err)

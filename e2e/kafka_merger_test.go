@@ -102,46 +102,16 @@ outputs:
 		return true
 	})
 
-	agents := make([]*accAgent, kmAgents)
-	for i := range agents {
-		a := &accAgent{id: fmt.Sprintf("agent%d", i+1), file: filepath.Join(root, fmt.Sprintf("app%d.log", i+1)), admin: testenv.FreeAddr(t)}
-		writeFile(t, a.file, "")
-		a.Node = testenv.StartAgent(t, root, a.id, fmt.Sprintf(`id: %s
-data_dir: %%[1]s
-admin: {listen: %q}
-inputs:
-  - {name: app, type: file, paths: [%q], poll_interval: 20ms}
-metrics:
-  window: %s
-  late_windows: 60
-  l2met: true
-  rules:%s
-outputs:
-  - name: bus
+	agents := startMetricsAgents(t, root, kmAgents, fmt.Sprintf(`  - name: bus
     stream: fragments
     type: kafka
     brokers: [%s]
     topic: fragments
     encoding: pulse
     batch: {max_events: 1000, max_bytes: 1MiB, max_wait: 50ms}
-`, a.id, a.admin, a.file, accWindow, accRules, brokers))
-		testenv.WaitListening(t, a.Process, a.admin)
-		agents[i] = a
-	}
-	gens := make([]*testenv.Process, kmAgents)
-	for i, a := range agents {
-		gens[i] = testenv.Start(t, root, fmt.Sprintf("gen%d", i+1), bin, "gen",
-			"-count", strconv.Itoa(kmLines), "-rate", strconv.Itoa(kmRate), "-start", "now",
-			"-seed", strconv.Itoa(2000+i), "-mix", "router=80,l2met=20", "-out", a.file, "-q")
-	}
-	read := func(a *accAgent) int64 {
-		st, err := getStatus(a.admin)
-		if err != nil || len(st.Inputs) == 0 {
-			return 0
-		}
-		return st.Inputs[0].Events
-	}
-	past := func(frac float64) bool { return read(agents[0]) >= int64(frac*kmLines) }
+`, brokers))
+	gens := startGens(t, root, bin, agents, kmLines, kmRate, 2000)
+	past := func(frac float64) bool { return eventsRead(agents[0]) >= int64(frac*kmLines) }
 	const phase = 2 * time.Minute
 
 	// kill -9 the merger that has taken the most, once all three merge
@@ -171,7 +141,7 @@ outputs:
 			before += assigned(m)
 		}
 	}
-	killedAt, killedLines := time.Now().UTC(), read(agents[0])
+	killedAt, killedLines := time.Now().UTC(), eventsRead(agents[0])
 	victim.Kill()
 	testenv.WaitFor(t, phase, "the dead merger's partitions assigned to the others", func() bool {
 		n := 0
@@ -198,7 +168,7 @@ outputs:
 		}
 	}
 	for _, a := range agents {
-		testenv.WaitFor(t, phase, a.id+" read its whole file", func() bool { return read(a) == kmLines })
+		testenv.WaitFor(t, phase, a.id+" read its whole file", func() bool { return eventsRead(a) == kmLines })
 	}
 	for _, a := range agents {
 		if err := a.Stop(30 * time.Second); err != nil {

@@ -64,22 +64,7 @@ func TestPostgresSink(t *testing.T) {
 		mergers[i] = startPostgresMerger(t, root, i+1, strings.Join(dsns, ", "))
 		endpoints = append(endpoints, strconv.Quote(mergers[i].addr))
 	}
-	agents := make([]*accAgent, pgAgents)
-	for i := range agents {
-		a := &accAgent{id: fmt.Sprintf("agent%d", i+1), file: filepath.Join(root, fmt.Sprintf("app%d.log", i+1)), admin: testenv.FreeAddr(t)}
-		writeFile(t, a.file, "")
-		a.Node = testenv.StartAgent(t, root, a.id, fmt.Sprintf(`id: %s
-data_dir: %%[1]s
-admin: {listen: %q}
-inputs:
-  - {name: app, type: file, paths: [%q], poll_interval: 20ms}
-metrics:
-  window: %s
-  late_windows: 60
-  l2met: true
-  rules:%s
-outputs:
-  - name: mergers
+	agents := startMetricsAgents(t, root, pgAgents, fmt.Sprintf(`  - name: mergers
     stream: fragments
     type: http
     endpoints: [%s]
@@ -88,16 +73,8 @@ outputs:
     hash_failover: false
     retry_max: 500ms
     batch: {max_events: 1000, max_bytes: 1MiB, max_wait: 50ms}
-`, a.id, a.admin, a.file, accWindow, accRules, strings.Join(endpoints, ", ")))
-		testenv.WaitListening(t, a.Process, a.admin)
-		agents[i] = a
-	}
-	gens := make([]*testenv.Process, pgAgents)
-	for i, a := range agents {
-		gens[i] = testenv.Start(t, root, fmt.Sprintf("gen%d", i+1), bin, "gen",
-			"-count", strconv.Itoa(pgLines), "-rate", strconv.Itoa(pgRate), "-start", "now",
-			"-seed", strconv.Itoa(2000+i), "-mix", "router=80,l2met=20", "-out", a.file, "-q")
-	}
+`, strings.Join(endpoints, ", ")))
+	gens := startGens(t, root, bin, agents, pgLines, pgRate, 2000)
 	const phase = 90 * time.Second
 
 	// Shard 3 stops once every shard has rows.
@@ -194,15 +171,8 @@ outputs:
 			t.Fatalf("gen%d: %v\n%s", i+1, err, g.Tail(10))
 		}
 	}
-	read := func(a *accAgent) int64 {
-		st, err := getStatus(a.admin)
-		if err != nil || len(st.Inputs) == 0 {
-			return 0
-		}
-		return st.Inputs[0].Events
-	}
 	for _, a := range agents {
-		testenv.WaitFor(t, phase, a.id+" read its whole file", func() bool { return read(a) == pgLines })
+		testenv.WaitFor(t, phase, a.id+" read its whole file", func() bool { return eventsRead(a) == pgLines })
 	}
 	for _, a := range agents {
 		if err := a.Stop(30 * time.Second); err != nil {
