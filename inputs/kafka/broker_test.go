@@ -22,10 +22,11 @@ func TestWithBroker(t *testing.T) {
 	t.Run("RebalanceDrains", func(t *testing.T) { testRebalanceDrains(t, kf) })
 }
 
-// produce writes values to topic, keyed round the partitions by i.
+// produce writes values to topic, round the partitions, over the
+// brokers' PLAINTEXT listener (a secure cluster's too).
 func produce(t *testing.T, kf *testenv.Kafka, topic string, values []string) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kf.Brokers()...), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kf.PlainBrokers()...), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,29 @@ func produce(t *testing.T, kf *testenv.Kafka, topic string, values []string) {
 // committed returns the sum of the group's committed offsets on topic.
 func committed(t *testing.T, kf *testenv.Kafka, group, topic string) int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(kf.Brokers()...))
+	sum, err := fetchCommitted(t, kf, group, topic)
+	if err != nil {
+		t.Fatalf("fetch offsets: %v", err)
+	}
+	return sum
+}
+
+// committedOrUnknown is committed, or -1 while the brokers cannot tell
+// (the offsets topic is created at a group's first use).
+func committedOrUnknown(t *testing.T, kf *testenv.Kafka, group, topic string) int64 {
+	t.Helper()
+	sum, err := fetchCommitted(t, kf, group, topic)
+	if err != nil {
+		return -1
+	}
+	return sum
+}
+
+// fetchCommitted sums the group's committed offsets on topic, asked over
+// the PLAINTEXT listener.
+func fetchCommitted(t *testing.T, kf *testenv.Kafka, group, topic string) (int64, error) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kf.PlainBrokers()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +76,7 @@ func committed(t *testing.T, kf *testenv.Kafka, group, topic string) int64 {
 	defer cancel()
 	offs, err := kadm.NewClient(cl).FetchOffsets(ctx, group)
 	if err != nil {
-		t.Fatalf("fetch offsets: %v", err)
+		return 0, err
 	}
 	var sum int64
 	offs.Each(func(o kadm.OffsetResponse) {
@@ -61,7 +84,7 @@ func committed(t *testing.T, kf *testenv.Kafka, group, topic string) int64 {
 			sum += o.At
 		}
 	})
-	return sum
+	return sum, nil
 }
 
 // recorder is an Emit that keeps every event and the batches' Commits.
