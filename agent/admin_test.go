@@ -8,30 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"pulse/config"
+	"pulse/testenv"
 )
-
-// lockedBuffer is a log sink the agent's goroutines may write at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAdminPortTaken: with another process on the admin port, an agent on
 // the default address warns once, naming the address and the key that
@@ -56,7 +38,7 @@ outputs: [{name: out, type: file, path: `+out+`, batch: {max_wait: 10ms}}]
 			t.Fatal(err)
 		}
 		cfg.Admin = config.Admin{Listen: addr, Default: dflt}
-		var logs lockedBuffer
+		var logs testenv.SyncBuffer
 		a, err := New(cfg, Options{Stdin: strings.NewReader("a\nb\nc\n"), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)

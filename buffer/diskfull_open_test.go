@@ -1,7 +1,6 @@
 package buffer
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -104,7 +102,7 @@ func TestOpenOnFullDisk(t *testing.T) {
 // however often diskqueue retries, and the queue reopens with every batch.
 func TestCloseOnFullDisk(t *testing.T) {
 	dir := smallDisk(t, 1<<20)
-	var log lockedBuffer
+	var log testenv.SyncBuffer
 	opts := Options{Dir: filepath.Join(dir, "q"), Name: "out", MaxBytes: 64 << 20, SegmentBytes: 128 << 10,
 		SyncEvery: 1, SyncTimeout: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&log, t.Output()), &slog.HandlerOptions{Level: slog.LevelWarn}))}
@@ -144,24 +142,6 @@ func TestCloseOnFullDisk(t *testing.T) {
 	if st := q.Stats(); st.Batches != 0 || st.CorruptBatches != 0 {
 		t.Fatalf("stats %+v: want an empty queue and no corrupt batch", st)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // fillDisk writes a file in dir until the disk holds no byte more, and

@@ -244,24 +244,6 @@ func TestHTTPGivesUp(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // A server that is down at first: gen retries refused connections until
 // it comes up, and nothing is lost.
 func TestHTTPConnectionRefusedThenUp(t *testing.T) {
@@ -272,7 +254,7 @@ func TestHTTPConnectionRefusedThenUp(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // refused from now on
 
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	done := make(chan error, 1)
 	var st Stats
 	go func() {

@@ -3,7 +3,6 @@
 package inputs
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -150,24 +148,6 @@ func TestSyslogLoggerClient(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a child process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // rsyslogd follows a file (imfile) and forwards its lines over TCP,
 // octet-counted, in RFC 5424: every line arrives, in order, with the
 // configured host and tag.
@@ -206,7 +186,7 @@ input(type="imfile" file=%q tag="myapp" facility="local0" severity="info" rulese
 	writeFile(t, confPath, conf)
 	pidFile := filepath.Join(dir, "rsyslogd.pid")
 
-	out := &lockedBuffer{}
+	out := &testenv.SyncBuffer{}
 	cmd := exec.Command(rsyslogd, "-n", "-f", confPath, "-i", pidFile)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = out, out

@@ -210,7 +210,7 @@ func TestNotADirWeKnow(t *testing.T) {
 
 func TestWatch(t *testing.T) {
 	dir, _ := knownEventDir(t)
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

@@ -173,7 +173,7 @@ type helper struct {
 	cmd    *exec.Cmd
 	up     string // file the helper creates once its Merger is open
 	upAt   time.Time
-	stderr *lockedBuffer
+	stderr *testenv.SyncBuffer
 	done   chan struct{}
 	err    error
 }
@@ -189,28 +189,11 @@ func (h *helper) upSince() time.Time {
 	return h.upAt
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func startHelper(t *testing.T, root string) *helper {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), crashHelperEnv+"="+root)
-	h := &helper{cmd: cmd, up: filepath.Join(root, helperUp), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	h := &helper{cmd: cmd, up: filepath.Join(root, helperUp), stderr: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	if err := os.Remove(h.up); err != nil && !errors.Is(err, os.ErrNotExist) {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func TestRestart(t *testing.T) {
 // written and answered 200, the sink stops listening, and the final line
 // counts everything.
 func TestShutdown(t *testing.T) {
-	var progress syncBuffer
+	var progress testenv.SyncBuffer
 	s := startSink(t, Options{Latency: 300 * time.Millisecond, Quiet: true, Progress: &progress})
 	res := make(chan reply, 1)
 	go func() {
@@ -152,7 +152,7 @@ func TestShutdown(t *testing.T) {
 // TestProgress: the live count prints one plain line per period to a
 // non-terminal, then the final line.
 func TestProgress(t *testing.T) {
-	var progress syncBuffer
+	var progress testenv.SyncBuffer
 	s := startSink(t, Options{Progress: &progress, ProgressEvery: 20 * time.Millisecond})
 	post(t, s.url, "", "", []byte("a\nb\n"))
 	line := regexp.MustCompile(`^events=(\d+) rate=\d+/s requests=(\d+) refused=0$`)
@@ -188,7 +188,7 @@ func TestRunErrors(t *testing.T) {
 		{"dir is a file", Options{Dir: filepath.Join(file, "out")}, "not a directory"},
 		{"address in use", Options{Dir: t.TempDir(), Listen: busy.Addr()}, "address already in use"},
 	} {
-		tc.opts.Quiet, tc.opts.Progress = true, &syncBuffer{}
+		tc.opts.Quiet, tc.opts.Progress = true, &testenv.SyncBuffer{}
 		s, err := New(tc.opts)
 		if err != nil {
 			t.Fatal(err)

@@ -1,14 +1,12 @@
 package terraform_test
 
 import (
-	"bytes"
 	"context"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -70,24 +68,6 @@ func (e *etcdServer) Keys(t *testing.T, prefix string) map[string]string {
 	return kv
 }
 
-// lockedBuffer is a bytes.Buffer safe to read while a process writes it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // node is one simulated instance: a run of bootstrap.sh with every path of
 // the instance under Dir, and, after it, what it would have started.
 type node struct {
@@ -96,7 +76,7 @@ type node struct {
 	Addr string // 127.0.0.1:port, its Pulse port
 	Env  []string
 
-	out  lockedBuffer
+	out  testenv.SyncBuffer
 	done chan struct{}
 	err  error
 }

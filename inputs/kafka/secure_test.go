@@ -1,12 +1,10 @@
 package kafka
 
 import (
-	"bytes"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -69,7 +67,7 @@ func TestSecureBroker(t *testing.T) {
 // cause (want).
 func testSecureRefused(t *testing.T, kf *testenv.Kafka, tc *tls.Config, auth *kafkaclient.SASL, reason, want string) {
 	group := "g-refused-" + strings.ReplaceAll(t.Name(), "/", "-")
-	var logs lockedBuffer
+	var logs testenv.SyncBuffer
 	rec := &recorder{}
 	in := newSecureInput(t, kf, group, tc, auth, slog.New(slog.NewTextHandler(&logs, nil)))
 	stop := start(t, in, rec.emit)
@@ -98,23 +96,4 @@ func newSecureInput(t *testing.T, kf *testenv.Kafka, group string, tc *tls.Confi
 		t.Fatal(err)
 	}
 	return in
-}
-
-// lockedBuffer is an io.Writer for a slog handler that several goroutines
-// log to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

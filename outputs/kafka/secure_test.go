@@ -1,14 +1,12 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,7 +85,7 @@ func testSecureProduce(t *testing.T, kf *testenv.Kafka, auth *kafkaclient.SASL) 
 func testSecureRefused(t *testing.T, kf *testenv.Kafka, tc *tls.Config, auth *kafkaclient.SASL, reason, want string) {
 	before := len(kf.Records(t, "secure"))
 	dead := t.TempDir()
-	var logs lockedBuffer
+	var logs testenv.SyncBuffer
 	k, err := New(Options{Name: "refused", Brokers: kf.Brokers(), Topic: "secure", TLS: tc, SASL: auth,
 		Timeout: 2 * time.Second, RetryInitial: 100 * time.Millisecond, RetryMax: 500 * time.Millisecond,
 		DeadLetterDir: dead, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -126,23 +124,4 @@ func testSecureRefused(t *testing.T, kf *testenv.Kafka, tc *tls.Config, auth *ka
 	if !strings.Contains(log, "records not acknowledged, will produce them again") || !strings.Contains(log, want) {
 		t.Errorf("the log does not say %q:\n%s", want, log)
 	}
-}
-
-// lockedBuffer is an io.Writer for a slog handler that several goroutines
-// log to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
