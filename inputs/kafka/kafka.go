@@ -159,20 +159,8 @@ func New(opts Options) (*Input, error) {
 	if opts.Stream != StreamEvents && opts.Stream != StreamFragments {
 		return fail(fmt.Errorf("unknown stream %q", opts.Stream))
 	}
-	if err := CheckStartOffset(opts.StartOffset); err != nil {
-		return fail(err)
-	}
-	if len(opts.Topics) == 0 {
-		return fail(errors.New("no topics"))
-	}
-	if opts.Group == "" {
-		return fail(errors.New("no group"))
-	}
-	client := kafkaclient.Options{
-		Brokers: opts.Brokers, TLS: opts.TLS, SASL: opts.SASL, ClientID: opts.ClientID,
-		Logger: opts.Logger, Component: "input", Name: opts.Name,
-	}
-	if _, err := client.ClientOpts(); err != nil {
+	client, err := opts.groupClient()
+	if err != nil {
 		return fail(err)
 	}
 	in := &Input{
@@ -190,6 +178,28 @@ func New(opts Options) (*Input, error) {
 	}
 	in.client = client
 	return in, nil
+}
+
+// groupClient checks what a group member needs (a start offset, topics,
+// a group) and returns its client's options, checked too.
+func (opts *Options) groupClient() (kafkaclient.Options, error) {
+	if err := CheckStartOffset(opts.StartOffset); err != nil {
+		return kafkaclient.Options{}, err
+	}
+	if len(opts.Topics) == 0 {
+		return kafkaclient.Options{}, errors.New("no topics")
+	}
+	if opts.Group == "" {
+		return kafkaclient.Options{}, errors.New("no group")
+	}
+	client := kafkaclient.Options{
+		Brokers: opts.Brokers, TLS: opts.TLS, SASL: opts.SASL, ClientID: opts.ClientID,
+		Logger: opts.Logger, Component: "input", Name: opts.Name,
+	}
+	if _, err := client.ClientOpts(); err != nil {
+		return kafkaclient.Options{}, err
+	}
+	return client, nil
 }
 
 // CheckFormat reports whether f is one of the formats.

@@ -58,20 +58,8 @@ func NewMergerLog(opts Options) (*MergerLog, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if err := CheckStartOffset(opts.StartOffset); err != nil {
-		return fail(err)
-	}
-	if len(opts.Topics) == 0 {
-		return fail(errors.New("no topics"))
-	}
-	if opts.Group == "" {
-		return fail(errors.New("no group"))
-	}
-	client := kafkaclient.Options{
-		Brokers: opts.Brokers, TLS: opts.TLS, SASL: opts.SASL, ClientID: opts.ClientID,
-		Logger: opts.Logger, Component: "input", Name: opts.Name,
-	}
-	if _, err := client.ClientOpts(); err != nil {
+	client, err := opts.groupClient()
+	if err != nil {
 		return fail(err)
 	}
 	return &MergerLog{
@@ -294,22 +282,8 @@ func (l *MergerLog) Commit(ctx context.Context, commits []merger.Commit) error {
 		}
 		return nil
 	})
-	var cerr error
-	cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		if err != nil {
-			cerr = err
-			return
-		}
-		for _, t := range resp.Topics {
-			for _, p := range t.Partitions {
-				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
-					cerr = fmt.Errorf("%s/%d: %w", t.Topic, p.Partition, err)
-				}
-			}
-		}
-	})
-	if cerr != nil {
-		return fmt.Errorf("kafka: commit: %w", cerr)
+	if err := commitSync(ctx, cl, offsets); err != nil {
+		return fmt.Errorf("kafka: commit: %w", err)
 	}
 	return nil
 }

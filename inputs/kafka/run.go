@@ -235,23 +235,9 @@ func (r *run) commit(ctx context.Context, parts []topicPartition) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, commitTimeout)
 	defer cancel()
-	var cerr error
-	r.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		if err != nil {
-			cerr = err
-			return
-		}
-		for _, t := range resp.Topics {
-			for _, p := range t.Partitions {
-				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
-					cerr = fmt.Errorf("%s/%d: %w", t.Topic, p.Partition, err)
-				}
-			}
-		}
-	})
-	if cerr != nil {
+	if err := commitSync(ctx, r.cl, offsets); err != nil {
 		r.in.commitErrs.Add(1)
-		return cerr
+		return err
 	}
 	r.in.commits.Add(1)
 	r.tr.committed(offsets)
@@ -307,4 +293,24 @@ func (r *run) logErr(msg string, err error, args ...any) {
 	if ok, suppressed := r.in.errLog.Allow(time.Now()); ok {
 		r.in.log.Warn(msg, append(args, "err", err, "suppressed", suppressed)...)
 	}
+}
+
+// commitSync commits offsets and returns the first error, of the request
+// or of a partition.
+func commitSync(ctx context.Context, cl *kgo.Client, offsets map[string]map[int32]kgo.EpochOffset) error {
+	var cerr error
+	cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
+					cerr = fmt.Errorf("%s/%d: %w", t.Topic, p.Partition, err)
+				}
+			}
+		}
+	})
+	return cerr
 }
