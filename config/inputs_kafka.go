@@ -5,7 +5,6 @@ import (
 	"time"
 
 	kafkain "pulse/inputs/kafka"
-	"pulse/kafkaclient"
 )
 
 // InputKafka is the type of an input that consumes Kafka topics as a
@@ -70,26 +69,13 @@ func (in *Input) kafkaDefaults(merger bool) {
 func (in *Input) validateKafka(ck *checker, p string) {
 	k := &in.Kafka
 	if in.Type != InputKafka {
-		for _, f := range []struct {
-			key string
-			set bool
-		}{{"brokers", len(k.Brokers) > 0}, {"topics", len(k.Topics) > 0}, {"group", k.Group != ""},
-			{"start_offset", k.StartOffset != ""}, {"session_timeout", k.SessionTimeout != 0},
-			{"drain_timeout", k.DrainTimeout != 0}, {"sasl", k.SASL != nil}} {
-			if f.set {
-				ck.addf(p+"."+f.key, "only for kafka inputs")
-			}
-		}
+		ck.onlyFor(p, "kafka inputs",
+			set{"brokers", len(k.Brokers) > 0}, set{"topics", len(k.Topics) > 0}, set{"group", k.Group != ""},
+			set{"start_offset", k.StartOffset != ""}, set{"session_timeout", k.SessionTimeout != 0},
+			set{"drain_timeout", k.DrainTimeout != 0}, set{"sasl", k.SASL != nil})
 		return
 	}
-	if len(k.Brokers) == 0 {
-		ck.addf(p+".brokers", "at least one broker")
-	}
-	for j, b := range k.Brokers {
-		if err := kafkaclient.CheckBroker(b); err != nil {
-			ck.addf(fmt.Sprintf("%s.brokers[%d]", p, j), "%v", err)
-		}
-	}
+	checkBrokers(ck, p+".brokers", k.Brokers)
 	if len(k.Topics) == 0 {
 		ck.addf(p+".topics", "at least one topic")
 	}

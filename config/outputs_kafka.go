@@ -99,25 +99,12 @@ func (o *Output) kafkaDefaults() {
 func (o *Output) validateKafka(ck *checker, p string) {
 	k := &o.Kafka
 	if o.Type != OutputKafka {
-		for _, f := range []struct {
-			key string
-			set bool
-		}{{"brokers", len(k.Brokers) > 0}, {"topic", k.Topic != ""}, {"default_topic", k.DefaultTopic != ""},
-			{"key", k.Key != ""}, {"acks", k.Acks != ""}, {"sasl", k.SASL != nil}} {
-			if f.set {
-				ck.addf(p+"."+f.key, "only for kafka outputs")
-			}
-		}
+		ck.onlyFor(p, "kafka outputs",
+			set{"brokers", len(k.Brokers) > 0}, set{"topic", k.Topic != ""}, set{"default_topic", k.DefaultTopic != ""},
+			set{"key", k.Key != ""}, set{"acks", k.Acks != ""}, set{"sasl", k.SASL != nil})
 		return
 	}
-	if len(k.Brokers) == 0 {
-		ck.addf(p+".brokers", "at least one broker")
-	}
-	for j, b := range k.Brokers {
-		if err := kafkaclient.CheckBroker(b); err != nil {
-			ck.addf(fmt.Sprintf("%s.brokers[%d]", p, j), "%v", err)
-		}
-	}
+	checkBrokers(ck, p+".brokers", k.Brokers)
 	if tmpl, err := kafkaout.ParseTopic(k.Topic, protocol.Stream(o.Stream)); err != nil {
 		ck.addf(p+".topic", "%v", err)
 	} else if tmpl.Fixed() == "" && k.DefaultTopic == "" {
@@ -170,6 +157,18 @@ func checkClientTLS(ck *checker, p string, t *TLS) {
 		ck.addf(p, "cert_file and key_file go together")
 	}
 	checkFiles(ck, p, t)
+}
+
+// checkBrokers checks a kafka client's broker list.
+func checkBrokers(ck *checker, p string, brokers []string) {
+	if len(brokers) == 0 {
+		ck.addf(p, "at least one broker")
+	}
+	for j, b := range brokers {
+		if err := kafkaclient.CheckBroker(b); err != nil {
+			ck.addf(fmt.Sprintf("%s[%d]", p, j), "%v", err)
+		}
+	}
 }
 
 func checkSASL(ck *checker, p string, s *SASL) {

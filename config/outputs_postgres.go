@@ -79,16 +79,10 @@ func (o *Output) postgresDefaults() {
 func (o *Output) validatePostgres(ck *checker, p string) {
 	pg := &o.Postgres
 	if o.Type != OutputPostgres {
-		for _, f := range []struct {
-			key string
-			set bool
-		}{{"shards", len(pg.Shards) > 0}, {"shard_by", len(pg.ShardBy) > 0}, {"columns", len(pg.Columns) > 0},
-			{"batch_rows", pg.BatchRows != 0}, {"schema", pg.Schema != ""}, {"retention", pg.Retention != 0},
-			{"max_pending_bytes", pg.MaxPendingBytes != 0}} {
-			if f.set {
-				ck.addf(p+"."+f.key, "only for postgres outputs")
-			}
-		}
+		ck.onlyFor(p, "postgres outputs",
+			set{"shards", len(pg.Shards) > 0}, set{"shard_by", len(pg.ShardBy) > 0}, set{"columns", len(pg.Columns) > 0},
+			set{"batch_rows", pg.BatchRows != 0}, set{"schema", pg.Schema != ""}, set{"retention", pg.Retention != 0},
+			set{"max_pending_bytes", pg.MaxPendingBytes != 0})
 		return
 	}
 	if o.Stream != StreamSnapshots {

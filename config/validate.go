@@ -173,3 +173,20 @@ func checkFiles(ck *checker, p string, t *TLS) {
 		}
 	}
 }
+
+// set is one field of a type's own block: its key, and whether the config
+// sets it.
+type set struct {
+	key string
+	on  bool
+}
+
+// onlyFor names each field that is set although it belongs to outputs or
+// inputs of another type ("only for kafka outputs").
+func (c *checker) onlyFor(p, what string, fields ...set) {
+	for _, f := range fields {
+		if f.on {
+			c.addf(p+"."+f.key, "only for %s", what)
+		}
+	}
+}
