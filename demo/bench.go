@@ -212,11 +212,7 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 	g := &group{dir: dir, bin: o.Binary}
 	defer func() {
 		g.stopAll(30 * time.Second)
-		if err != nil || o.Keep {
-			fmt.Fprintf(o.Out, "kept %s\n", dir)
-		} else if o.Dir == "" {
-			_ = os.RemoveAll(dir)
-		}
+		leaveWorkDir(o.Out, dir, o.Dir, o.Keep, err != nil)
 	}()
 	rep = Report{Started: time.Now().UTC(), Down: o.Down, Compression: o.Compression, Fsync: o.Fsync, Host: hostInfo()}
 	rep.Command = benchCommand(o)

@@ -138,11 +138,7 @@ func BenchKafka(ctx context.Context, o BenchOptions) (rep KafkaBenchReport, err 
 	defer func() {
 		g.stopAll(30 * time.Second)
 		bg.stopAll(30 * time.Second)
-		if err != nil || o.Keep {
-			fmt.Fprintf(o.Out, "kept %s\n", dir)
-		} else if o.Dir == "" {
-			_ = os.RemoveAll(dir)
-		}
+		leaveWorkDir(o.Out, dir, o.Dir, o.Keep, err != nil)
 	}()
 	rep = KafkaBenchReport{Started: time.Now().UTC(), Host: hostInfo(), Kafka: kafkaVersion, Events: o.Events,
 		Compression: o.Compression, Partitions: kafkaBenchPartitions,

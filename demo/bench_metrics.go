@@ -122,11 +122,7 @@ func BenchMetrics(ctx context.Context, o BenchOptions) (rep MetricsReport, err e
 	g := &group{dir: dir, bin: o.Binary}
 	defer func() {
 		g.stopAll(30 * time.Second)
-		if err != nil || o.Keep {
-			fmt.Fprintf(o.Out, "kept %s\n", dir)
-		} else if o.Dir == "" {
-			_ = os.RemoveAll(dir)
-		}
+		leaveWorkDir(o.Out, dir, o.Dir, o.Keep, err != nil)
 	}()
 	rep = MetricsReport{Started: time.Now().UTC(), Host: hostInfo(), Dynos: o.Dynos, Compression: o.Compression, WindowS: metricsWindow.Seconds()}
 	rep.Command = fmt.Sprintf("pulse bench -metrics -events %d -dynos %d", o.Events, o.Dynos)

@@ -110,14 +110,7 @@ func Demo(ctx context.Context, o Options) (sum Summary, err error) {
 		g.stopAll(15 * time.Second)
 		sum.PIDs = g.pids()
 		fmt.Fprintf(o.Out, "stopped and reaped %d child processes: pids%s\n", len(sum.PIDs), pidList(sum.PIDs))
-		switch {
-		case err != nil:
-			fmt.Fprintf(o.Out, "kept %s for inspection\n", dir)
-		case o.Keep:
-			fmt.Fprintf(o.Out, "kept %s\n", dir)
-		case o.Dir == "":
-			_ = os.RemoveAll(dir)
-		}
+		leaveWorkDir(o.Out, dir, o.Dir, o.Keep, err != nil)
 	}()
 
 	start := time.Now()
@@ -222,6 +215,20 @@ func pidList(pids []int) string {
 		fmt.Fprintf(&b, " %d", p)
 	}
 	return b.String()
+}
+
+// leaveWorkDir ends a run in the work directory dir: kept (and said so)
+// when the run failed or keep asks, else removed if it was a temporary
+// one (own is the -dir the user gave, never removed).
+func leaveWorkDir(out io.Writer, dir, own string, keep, failed bool) {
+	switch {
+	case failed:
+		fmt.Fprintf(out, "kept %s for inspection\n", dir)
+	case keep:
+		fmt.Fprintf(out, "kept %s\n", dir)
+	case own == "":
+		_ = os.RemoveAll(dir)
+	}
 }
 
 // workDir returns dir, created if missing, or a new temporary directory

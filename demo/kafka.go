@@ -80,14 +80,7 @@ func demoKafka(ctx context.Context, o Options) (sum Summary, err error) {
 		bg.stopAll(30 * time.Second)
 		sum.PIDs = append(g.pids(), bg.pids()...)
 		fmt.Fprintf(o.Out, "stopped and reaped %d child processes: pids%s\n", len(sum.PIDs), pidList(sum.PIDs))
-		switch {
-		case err != nil:
-			fmt.Fprintf(o.Out, "kept %s for inspection\n", dir)
-		case o.Keep:
-			fmt.Fprintf(o.Out, "kept %s\n", dir)
-		case o.Dir == "":
-			_ = os.RemoveAll(dir)
-		}
+		leaveWorkDir(o.Out, dir, o.Dir, o.Keep, err != nil)
 	}()
 
 	began := time.Now()
