@@ -172,13 +172,10 @@ func TestKafkaOutputKills(t *testing.T) {
 	waitStable(time.Minute, 3*time.Second, func() int64 { return endOffsets(adm, "ids") })
 
 	var rep testenv.Report
-	for try := 0; try < 3; try++ { // a straggler batch may still be retried
+	testenv.EventuallyEvery(20*time.Second, 2*time.Second, func() bool { // a straggler batch may still be retried
 		rep = topicIDs(t, kf, "ids", n).Report()
-		if rep.Missing == 0 {
-			break
-		}
-		time.Sleep(10 * time.Second)
-	}
+		return rep.Missing == 0
+	})
 	if err := agent.Stop(30 * time.Second); err != nil {
 		t.Errorf("clean stop: %v\n%s", err, agent.Tail(30))
 	}
@@ -247,8 +244,7 @@ func TestKafkaOutage(t *testing.T) {
 	}
 
 	gen.WaitDone(t, 2*time.Minute)
-	testenv.WaitFor(t, 2*time.Minute, "every id in the file output", func() bool {
-		time.Sleep(300 * time.Millisecond)
+	testenv.WaitEvery(t, 2*time.Minute, 300*time.Millisecond, "every id in the file output", func() bool {
 		return localIDs(t, outDir, n) == n
 	})
 	testenv.WaitFor(t, 2*time.Minute, "at least as many records as ids", func() bool { return endOffsets(adm, "outage") >= n })
@@ -346,8 +342,7 @@ func TestKafkaInputKills(t *testing.T) {
 	}
 	<-produced
 	var rep testenv.Report
-	testenv.WaitFor(t, 3*time.Minute, "every id in the file output", func() bool {
-		time.Sleep(300 * time.Millisecond)
+	testenv.WaitEvery(t, 3*time.Minute, 300*time.Millisecond, "every id in the file output", func() bool {
 		ids, err := testenv.ScanDir(outDir, n)
 		if err != nil {
 			return false

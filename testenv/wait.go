@@ -6,11 +6,21 @@ import (
 	"time"
 )
 
+// pollEvery is how often WaitFor and Eventually ask.
+const pollEvery = 5 * time.Millisecond
+
 // WaitFor polls cond every few milliseconds until it holds, failing the test
 // with msg after timeout.
 func WaitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) {
 	t.Helper()
-	if !Eventually(timeout, cond) {
+	WaitEvery(t, timeout, pollEvery, msg, cond)
+}
+
+// WaitEvery is WaitFor asking only every interval: for a cond that is
+// costly to ask (a scan of every id in a topic or a directory).
+func WaitEvery(t testing.TB, timeout, every time.Duration, msg string, cond func() bool) {
+	t.Helper()
+	if !EventuallyEvery(timeout, every, cond) {
 		t.Fatalf("timed out after %v: %s", timeout, msg)
 	}
 }
@@ -18,6 +28,11 @@ func WaitFor(t testing.TB, timeout time.Duration, msg string, cond func() bool) 
 // Eventually polls cond until it holds or timeout passes, and reports
 // whether it held.
 func Eventually(timeout time.Duration, cond func() bool) bool {
+	return EventuallyEvery(timeout, pollEvery, cond)
+}
+
+// EventuallyEvery is Eventually asking only every interval.
+func EventuallyEvery(timeout, every time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for {
 		if cond() {
@@ -26,7 +41,7 @@ func Eventually(timeout time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(every)
 	}
 }
 
