@@ -208,7 +208,7 @@ count_ir() {
 }
 
 # The syscalls perf stat counts, and their column titles.
-events=syscalls:sys_enter_openat,syscalls:sys_enter_unlinkat,syscalls:sys_enter_renameat,syscalls:sys_enter_renameat2,syscalls:sys_enter_write,syscalls:sys_enter_pwrite64
+events=syscalls:sys_enter_openat,syscalls:sys_enter_unlinkat,syscalls:sys_enter_renameat,syscalls:sys_enter_renameat2,syscalls:sys_enter_write,syscalls:sys_enter_pwrite64,syscalls:sys_enter_newfstatat,syscalls:sys_enter_ftruncate
 
 # count_syscalls runs the agent of mode $1 natively under perf stat on the
 # file and sets counts to its syscalls per 1,000 events, in the order of
@@ -272,7 +272,7 @@ if ! command -v perf >/dev/null || ! perf stat -e syscalls:sys_enter_openat true
 fi
 echo
 echo "syscalls per 1,000 events (perf stat, native run):"
-printf '%-11s %9s %9s %9s %9s %9s %9s\n' mode openat unlinkat renameat renameat2 write pwrite
+printf '%-11s %9s %9s %9s %9s %9s %9s %9s %9s\n' mode openat unlinkat renameat renameat2 write pwrite fstatat ftruncate
 for mode in "${list[@]}"; do
 	count_syscalls "$mode"
 	printf '%-11s%s\n' "$mode" "$counts"

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 )
 
 // spares keeps the files of acknowledged journal entries for the next
@@ -70,7 +71,7 @@ func (s *spares) write(seq uint64, path string, frame []byte) error {
 	}
 	if err == nil {
 		sp.size = int64(len(frame))
-		err = os.Rename(sp.path, path)
+		err = rename(sp.path, path)
 	}
 	if err != nil {
 		s.drop(sp)
@@ -127,7 +128,7 @@ func (s *spares) remove(seq uint64) (handled bool, err error) {
 	}
 	if keep {
 		free := filepath.Join(s.dir, "acked-"+strconv.FormatUint(seq, 10)+".spare")
-		if err := os.Rename(sp.path, free); err == nil {
+		if err := rename(sp.path, free); err == nil {
 			sp.path = free
 			s.mu.Lock()
 			if !s.closed {
@@ -179,4 +180,14 @@ func (s *spares) close() error {
 		_ = sp.f.Close()
 	}
 	return first
+}
+
+// rename is os.Rename without its Lstat of the new name (which only turns
+// renaming onto a directory into EEXIST): the journal renames twice per
+// batch and output, and each Lstat is one more path lookup in the kernel.
+func rename(from, to string) error {
+	if err := syscall.Rename(from, to); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
 }
