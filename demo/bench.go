@@ -53,6 +53,12 @@ type BenchOptions struct {
 	// Dynos is gen's -dynos in BenchMetrics, which sets the number of
 	// metric keys; default DefaultBenchDynos.
 	Dynos int
+	// SinkDir, when set, holds the six sinks' files (a new directory in
+	// it, removed at the end unless Keep) instead of the working
+	// directory: on /dev/shm their writes — every event three times —
+	// no longer share the disk with the agent's buffers, so that the run
+	// measures the agent, not the sinks' writeback.
+	SinkDir string
 }
 
 // downSpec is a parsed BenchOptions.Down.
@@ -166,6 +172,9 @@ type Report struct {
 	Series []Sample `json:"series"`
 	// Fsync is the agent's buffer.fsync mode.
 	Fsync string `json:"fsync"`
+	// SinkDir is BenchOptions.SinkDir: where the sinks' files were, when
+	// not beside the agent's buffers.
+	SinkDir string `json:"sink_dir,omitempty"`
 }
 
 // Host describes the machine the bench ran on.
@@ -209,15 +218,25 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 	if err != nil {
 		return rep, fmt.Errorf("demo: bench: %w", err)
 	}
+	sinkRoot := dir
+	if o.SinkDir != "" {
+		if sinkRoot, err = os.MkdirTemp(o.SinkDir, "pulse-bench-sinks-"); err != nil {
+			leaveWorkDir(o.Out, dir, o.Dir, o.Keep, false)
+			return rep, fmt.Errorf("demo: bench: -sink-dir: %w", err)
+		}
+	}
 	g := &group{dir: dir, bin: o.Binary}
 	defer func() {
 		g.stopAll(30 * time.Second)
+		if sinkRoot != dir {
+			leaveWorkDir(o.Out, sinkRoot, "", o.Keep, err != nil)
+		}
 		leaveWorkDir(o.Out, dir, o.Dir, o.Keep, err != nil)
 	}()
-	rep = Report{Started: time.Now().UTC(), Down: o.Down, Compression: o.Compression, Fsync: o.Fsync, Host: hostInfo()}
+	rep = Report{Started: time.Now().UTC(), Down: o.Down, Compression: o.Compression, Fsync: o.Fsync, SinkDir: o.SinkDir, Host: hostInfo()}
 	rep.Command = benchCommand(o)
 
-	r, err := startBench(ctx, g, o, down)
+	r, err := startBench(ctx, g, o, down, sinkRoot)
 	if err != nil {
 		return rep, err
 	}
@@ -252,6 +271,9 @@ func benchCommand(o BenchOptions) string {
 	if o.Fsync != config.FsyncInterval {
 		parts = append(parts, "-fsync", o.Fsync)
 	}
+	if o.SinkDir != "" {
+		parts = append(parts, "-sink-dir", o.SinkDir)
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -279,6 +301,9 @@ func printReport(w io.Writer, r Report) {
 	fmt.Fprintf(w, "  %-28s %.1f MiB\n", "agent peak RSS", float64(r.PeakRSSBytes)/(1<<20))
 	fmt.Fprintf(w, "  %-28s %.1f\n", "agent disk bytes / event", r.DiskBytesPerEvent)
 	fmt.Fprintf(w, "  %-28s %s\n", "buffer fsync", r.Fsync)
+	if r.SinkDir != "" {
+		fmt.Fprintf(w, "  %-28s %s (the agent's buffers in the working directory)\n", "sinks' files in", r.SinkDir)
+	}
 	for _, c := range r.Clusters {
 		state := "not waited for (down to the end)"
 		if c.Waited {

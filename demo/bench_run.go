@@ -32,8 +32,8 @@ type benchRun struct {
 }
 
 // startBench writes the log file (or starts gen writing it), starts the
-// six sinks and the agent.
-func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec) (*benchRun, error) {
+// six sinks, each with its files in a directory of sinkRoot, and the agent.
+func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec, sinkRoot string) (*benchRun, error) {
 	r := &benchRun{g: g, logFile: filepath.Join(g.dir, "router.log"), sinks: map[string][]*child.Process{}, dirs: map[string][]string{}}
 	genArgs := []string{"gen", "-mix", "router=100", "-out", r.logFile, "-q"}
 	if o.Duration > 0 {
@@ -67,7 +67,7 @@ func startBench(ctx context.Context, g *group, o BenchOptions, down *downSpec) (
 				return nil, err
 			}
 			node := fmt.Sprintf("%s%d", name, n)
-			d := filepath.Join(g.dir, node)
+			d := filepath.Join(sinkRoot, node)
 			p, err := g.start(node, "sink", "-listen", addr, "-dir", d, "-quiet")
 			if err != nil {
 				return nil, err

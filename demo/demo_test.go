@@ -109,10 +109,22 @@ func TestBenchReport(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts eight processes; run without -short")
 	}
-	out := t.TempDir()
-	stdout, stderr, code := runPulse(t, 2*time.Minute, "bench", "-events", "20000", "-out", out, "-q")
+	out, work, sinks := t.TempDir(), t.TempDir(), t.TempDir()
+	stdout, stderr, code := runPulse(t, 2*time.Minute, "bench", "-events", "20000", "-out", out, "-dir", work, "-sink-dir", sinks, "-keep", "-q")
 	if code != 0 {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	// Each sink's files are under -sink-dir, none beside the agent's.
+	for _, node := range []string{"a1", "a2", "b1", "b2", "c1", "c2"} {
+		if got, _ := filepath.Glob(filepath.Join(sinks, "pulse-bench-sinks-*", node, "*")); len(got) == 0 {
+			t.Errorf("no files of sink %s under -sink-dir %s", node, sinks)
+		}
+		if _, err := os.Stat(filepath.Join(work, node)); err == nil {
+			t.Errorf("sink %s wrote into the working dir %s", node, work)
+		}
+	}
+	if !strings.Contains(stdout, "sinks' files in") {
+		t.Errorf("the table does not say where the sinks' files were:\n%s", stdout)
 	}
 	b, err := os.ReadFile(filepath.Join(out, "report.json"))
 	if err != nil {
@@ -124,6 +136,9 @@ func TestBenchReport(t *testing.T) {
 	}
 	if r.Events != 20000 || r.Bytes == 0 || r.Seconds <= 0 || r.EventsPS <= 0 || r.CPUSeconds <= 0 || r.PeakRSSBytes == 0 || r.DiskBytesPerEvent <= 0 || len(r.Series) == 0 {
 		t.Errorf("report has zero fields: %s", b)
+	}
+	if r.SinkDir != sinks || !strings.Contains(r.Command, "-sink-dir") {
+		t.Errorf("report: sink_dir %q, command %q; want %q in both", r.SinkDir, r.Command, sinks)
 	}
 	if len(r.Clusters) != 3 {
 		t.Fatalf("%d clusters, want 3", len(r.Clusters))

@@ -24,6 +24,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Fsync, "fsync", "interval", "the agent's buffer.fsync `MODE`: never, interval, always, or all (a run each, then a table of their cost)")
 	fs.StringVar(&o.OutDir, "out", ".", "`DIR` for report.json and chart.svg")
 	fs.StringVar(&o.Dir, "dir", "", "working `DIR` (default: a new temp dir, removed at the end)")
+	fs.StringVar(&o.SinkDir, "sink-dir", "", "the sinks' files in a new dir under `DIR` (e.g. /dev/shm), apart from the agent's buffers, so that their writeback is not measured")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the working directory")
 	fs.DurationVar(&o.Timeout, "timeout", demo.DefaultBenchTimeout, "give up after `D`")
 	to := fs.String("to", "http", "`SINK`: http (the three-cluster scenario) or kafka (the agent into a local 1-broker Kafka, beside kcat -P with the same file; -compression is then the Kafka codec)")
@@ -36,6 +37,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 || o.Events != 0 && o.Duration != 0 || *to != "http" && *to != "kafka" {
 		fmt.Fprintln(stderr, "usage: pulse bench [-to http|kafka] [-events N | -duration D] [-down B:10s-30s] [-out DIR] [flags]")
 		fs.PrintDefaults()
+		return 2
+	}
+	if o.SinkDir != "" && (*metrics || *to == "kafka") {
+		fmt.Fprintln(stderr, "pulse bench: -sink-dir is for the three-cluster scenario, not -metrics or -to kafka")
 		return 2
 	}
 	o.Out = stdout
