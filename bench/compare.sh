@@ -103,8 +103,8 @@ has_tool() {
 # --- the tools ------------------------------------------------------------
 
 PATH=$PATH:/usr/sbin:/sbin
-install_hint="Debian: bench/install-peers.sh does the following (as root).
-apt-get install -y syslog-ng-core rsyslog — but the two packages
+install_hint="Debian: run bench/install-peers.sh (as root), which does the following.
+apt-get install -y syslog-ng-core rsyslog would do, but the two packages
 conflict (both provide system-log-daemon): installing one removes the other.
 To keep rsyslog, unpack syslog-ng without installing it:
   apt-get install -y libivykis0 libnet1 libpcre3 libwrap0   # its libraries
