@@ -25,6 +25,8 @@ usage: bench/compare.sh [-events N] [-out DIR] [flags]
   -timeout S         give up on a run after S seconds in all (default 900)
   -syslog-ng-root D  use syslog-ng from an extracted syslog-ng-core package in D
                      (default $SYSLOG_NG_ROOT, else syslog-ng on the PATH)
+  -sink-dir D        the sinks' files in a new dir under D (e.g. /dev/shm), off the
+                     disk the tools' queues are on, so that their writeback is not measured
   -keep              keep the temp dir (the tools' configs, logs and the sinks' files)
 EOF
 }
@@ -50,6 +52,7 @@ stall=30
 run_timeout=900
 keep=0
 sng_root=${SYSLOG_NG_ROOT:-}
+sink_dir=
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -62,7 +65,7 @@ while [ $# -gt 0 ]; do
 		shift
 		continue
 		;;
-	-events | -out | -tools | -scenarios | -down-at | -down-for | -stall | -timeout | -syslog-ng-root)
+	-events | -out | -tools | -scenarios | -down-at | -down-for | -stall | -timeout | -syslog-ng-root | -sink-dir)
 		[ $# -ge 2 ] || die "$1 needs a value"
 		;;
 	*)
@@ -80,6 +83,7 @@ while [ $# -gt 0 ]; do
 	-stall) stall=$2 ;;
 	-timeout) run_timeout=$2 ;;
 	-syslog-ng-root) sng_root=$2 ;;
+	-sink-dir) sink_dir=$2 ;;
 	esac
 	shift 2
 done
@@ -136,6 +140,11 @@ command -v go >/dev/null || die "go not found"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pulse-compare.XXXXXX")
 tmp=$(cd "$tmp" && pwd)
+sinks=$tmp # where the sinks' files go: -sink-dir, else beside the rest
+if [ -n "$sink_dir" ]; then
+	[ -d "$sink_dir" ] || die "-sink-dir: $sink_dir is not a directory"
+	sinks=$(mktemp -d "$sink_dir/pulse-compare-sinks.XXXXXX") || die "-sink-dir: cannot create a dir in $sink_dir"
+fi
 pids=()
 declare -A pid_start # pid -> its start time, so that a reused pid is not taken for ours
 
@@ -187,8 +196,10 @@ cleanup() {
 	done
 	if [ "$keep" = 1 ] || [ "$failed" = 1 ]; then
 		say "kept $tmp"
+		[ "$sinks" = "$tmp" ] || say "kept $sinks"
 	else
 		rm -rf "$tmp"
+		[ "$sinks" = "$tmp" ] || rm -rf "$sinks"
 	fi
 }
 trap cleanup EXIT
@@ -249,14 +260,14 @@ sample_usage() {
 declare -a sink_pid sink_http sink_tcp sink_uniq sink_dups sink_events sink_up
 
 # start_sink I: starts sink I (1..3) of the current run with its log in
-# $run/sinkI.log and its files in $run/sinkI. The first start takes free
+# $run/sinkI.log and its files in $run_sinks/sinkI. The first start takes free
 # ports; a restart the same ones (its files stay, and it counts their ids).
 start_sink() {
 	local i=$1 log=$run/sink$1.log before line deadline
 	before=0
 	if [ -f "$log" ]; then before=$(wc -l <"$log"); fi
 	spawn "$log" "$pulse" sink -listen "${sink_http[$i]:-127.0.0.1:0}" -tcp "${sink_tcp[$i]:-127.0.0.1:0}" \
-		-dir "$run/sink$i" -ids "$events" -quiet
+		-dir "$run_sinks/sink$i" -ids "$events" -quiet
 	sink_pid[i]=$last_pid
 	deadline=$(($(now_us) + 60000000))
 	while :; do
@@ -337,6 +348,7 @@ run_one() {
 	local tool=$1 scenario=$2
 	run_name="$tool/$scenario"
 	run=$tmp/$tool-$scenario
+	run_sinks=$sinks/$tool-$scenario
 	mkdir -p "$run"
 	sink_pid=() sink_http=() sink_tcp=() sink_uniq=() sink_dups=() sink_events=() sink_up=()
 	local i
@@ -443,7 +455,7 @@ run_one() {
 		failed=1
 	fi
 	add_row "$tool" "$scenario" "$done_us" "$usage_then" "$lost" "$per_sink" "$dups" "$status"
-	if [ "$keep" != 1 ]; then rm -rf "$run"; fi
+	if [ "$keep" != 1 ]; then rm -rf "$run" "${run_sinks:?}"; fi
 }
 
 # fmt_s US: microseconds as seconds with one decimal.
@@ -508,6 +520,7 @@ scenario_label() {
 {
 	printf '%s events (%s MiB of router lines), %s CPUs, load %s before and %s after; %s\n\n' \
 		"$events" "$((input_bytes / 1048576))" "$(nproc)" "$load_before" "$load_after" "$started"
+	if [ -n "$sink_dir" ]; then printf "The sinks' files in %s (-sink-dir), the tools' queues in %s.\n\n" "$sink_dir" "${TMPDIR:-/tmp}"; fi
 	printf '| tool | scenario | events/s | CPU s / M events | peak RSS MiB | lost | duplicates | seconds | note |\n'
 	printf '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n'
 	for row in "${rows[@]}"; do
@@ -527,7 +540,7 @@ json_str() {
 {
 	printf '{\n'
 	printf '  "started": %s,\n' "$(json_str "$started")"
-	printf '  "command": %s,\n' "$(json_str "bench/compare.sh -events $events -tools $tools -scenarios $scenarios -down-at $down_at -down-for $down_for")"
+	printf '  "command": %s,\n' "$(json_str "bench/compare.sh -events $events -tools $tools -scenarios $scenarios -down-at $down_at -down-for $down_for${sink_dir:+ -sink-dir $sink_dir}")"
 	printf '  "host": {"cpus": %d, "load_before": %s, "load_after": %s},\n' "$(nproc)" "$(json_str "$load_before")" "$(json_str "$load_after")"
 	printf '  "events": %d,\n  "file_bytes": %d,\n' "$events" "$input_bytes"
 	printf '  "down": {"sink": 2, "at_s": %d, "for_s": %d},\n' "$down_at" "$down_for"
