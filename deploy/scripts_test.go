@@ -13,7 +13,7 @@ import (
 // terraform scripts do.
 func TestRepoScriptsShellcheck(t *testing.T) {
 	sc := testenv.NeedTool(t, "shellcheck", "shellcheck")
-	for _, s := range []string{"scripts/install.sh", "scripts/test.sh", "scripts/kafka-jars.sh", "bench/compare.sh", "bench/instructions.sh", ".ci/run"} {
+	for _, s := range []string{"scripts/install.sh", "scripts/test.sh", "scripts/kafka-jars.sh", "bench/compare.sh", "bench/instructions.sh", "bench/install-peers.sh", ".ci/run"} {
 		t.Run(s, func(t *testing.T) {
 			if out, err := exec.Command(sc, filepath.Join(repoRoot(), s)).CombinedOutput(); err != nil {
 				t.Errorf("shellcheck %s: %v\n%s", s, err, out)
