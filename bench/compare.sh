@@ -107,13 +107,9 @@ has_tool() {
 # --- the tools ------------------------------------------------------------
 
 PATH=$PATH:/usr/sbin:/sbin
-install_hint="Debian: run bench/install-peers.sh (as root), which does the following.
-apt-get install -y syslog-ng-core rsyslog would do, but the two packages
-conflict (both provide system-log-daemon): installing one removes the other.
-To keep rsyslog, unpack syslog-ng without installing it:
-  apt-get install -y libivykis0 libnet1 libpcre3 libwrap0   # its libraries
-  apt-get download syslog-ng-core && dpkg-deb -x syslog-ng-core_*.deb /opt/syslog-ng
-  bench/compare.sh -syslog-ng-root /opt/syslog-ng ...      # or SYSLOG_NG_ROOT=/opt/syslog-ng"
+install_hint="Debian: bench/install-peers.sh (as root) installs rsyslog and unpacks syslog-ng
+into /opt/syslog-ng (the two packages conflict), then:
+  bench/compare.sh -syslog-ng-root /opt/syslog-ng ...   # or SYSLOG_NG_ROOT=/opt/syslog-ng"
 sng_bin='' sng_env=() sng_args=() sng_version='' rsyslog_version=
 if has_tool syslog-ng; then
 	if [ -n "$sng_root" ]; then

@@ -131,6 +131,11 @@ func (o BenchOptions) withDefaults() (BenchOptions, *downSpec, error) {
 	default:
 		return o, nil, fmt.Errorf("demo: bench: -fsync %q: want never, interval or always", o.Fsync)
 	}
+	if o.SinkDir != "" {
+		if fi, err := os.Stat(o.SinkDir); err != nil || !fi.IsDir() {
+			return o, nil, fmt.Errorf("demo: bench: -sink-dir %q: want an existing directory", o.SinkDir)
+		}
+	}
 	down, err := parseDown(o.Down)
 	return o, down, err
 }
@@ -218,14 +223,8 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 	if err != nil {
 		return rep, fmt.Errorf("demo: bench: %w", err)
 	}
-	sinkRoot := dir
-	if o.SinkDir != "" {
-		if sinkRoot, err = os.MkdirTemp(o.SinkDir, "pulse-bench-sinks-"); err != nil {
-			leaveWorkDir(o.Out, dir, o.Dir, o.Keep, false)
-			return rep, fmt.Errorf("demo: bench: -sink-dir: %w", err)
-		}
-	}
 	g := &group{dir: dir, bin: o.Binary}
+	sinkRoot := dir
 	defer func() {
 		g.stopAll(30 * time.Second)
 		if sinkRoot != dir {
@@ -233,6 +232,13 @@ func Bench(ctx context.Context, o BenchOptions) (rep Report, err error) {
 		}
 		leaveWorkDir(o.Out, dir, o.Dir, o.Keep, err != nil)
 	}()
+	if o.SinkDir != "" {
+		sd, err := os.MkdirTemp(o.SinkDir, "pulse-bench-sinks-")
+		if err != nil {
+			return rep, fmt.Errorf("demo: bench: -sink-dir: %w", err)
+		}
+		sinkRoot = sd
+	}
 	rep = Report{Started: time.Now().UTC(), Down: o.Down, Compression: o.Compression, Fsync: o.Fsync, SinkDir: o.SinkDir, Host: hostInfo()}
 	rep.Command = benchCommand(o)
 

@@ -221,3 +221,19 @@ func TestIDsCountsFiles(t *testing.T) {
 		t.Errorf("report %v, want %v", got, want)
 	}
 }
+
+// A -sink-dir that is not a directory is refused before anything starts.
+func TestBenchSinkDirMustExist(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{filepath.Join(t.TempDir(), "missing"), file} {
+		if _, _, err := (BenchOptions{SinkDir: dir}).withDefaults(); err == nil || !strings.Contains(err.Error(), "-sink-dir") {
+			t.Errorf("-sink-dir %s: %v, want an error naming -sink-dir", dir, err)
+		}
+	}
+	if _, _, err := (BenchOptions{SinkDir: t.TempDir()}).withDefaults(); err != nil {
+		t.Errorf("-sink-dir of an existing dir: %v", err)
+	}
+}
