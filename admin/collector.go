@@ -43,6 +43,7 @@ var (
 	dBufCorrupt   = desc("buffer_corrupt_batches_total", "Batches an output's buffer lost to corruption.", "output")
 	dBufTorn      = desc("buffer_torn_writes_total", "Interrupted writes (a crash during a write, never acknowledged) truncated at start: not a loss.", "output")
 	dBufDiskFull  = desc("buffer_disk_full_waits_total", "Writes to an output's buffer the disk refused for want of room (ENOSPC, EDQUOT) and retried after a wait: backpressure, not a loss.", "output")
+	dBufSpilled   = desc("buffer_spilled_batches_total", "Batches an output sharing a buffer fell behind on, copied into its own buffer.", "output")
 	dNodeUp       = desc("node_up", "1 when a cluster node takes batches.", "output", "endpoint")
 	dNodeInFlight = desc("node_in_flight_batches", "Batches in flight to a node.", "output", "endpoint")
 	dNodeBatches  = desc("node_batches_total", "Batches a node accepted.", "output", "endpoint")
@@ -103,6 +104,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(dBufCorrupt, float64(b.CorruptBatches), o.Name)
 		counter(dBufTorn, float64(b.TornWrites), o.Name)
 		counter(dBufDiskFull, float64(b.DiskFullWaits), o.Name)
+		if b.Shared {
+			counter(dBufSpilled, float64(b.Spilled), o.Name)
+		}
 		for _, n := range o.Nodes {
 			up := 0.0
 			if n.Up {

@@ -75,6 +75,11 @@ type BufferStatus struct {
 	// DiskFullWaits are writes the disk refused for want of room (ENOSPC,
 	// EDQUOT) and retried after a wait: backpressure, not a loss.
 	DiskFullWaits int64 `json:"disk_full_waits"`
+	// Shared says the output shares a buffer with others of the same
+	// batches; Spilled counts the batches it fell behind on there, copied
+	// into its own buffer.
+	Shared  bool  `json:"shared"`
+	Spilled int64 `json:"spilled_batches"`
 }
 
 // NodeStatus is one node of an HTTP output's cluster.

@@ -19,9 +19,11 @@ import (
 	"pulse/buffer"
 	"pulse/config"
 	"pulse/event"
+	"pulse/fanout"
 	"pulse/inputs"
 	"pulse/merger"
 	"pulse/metrics"
+	"pulse/outputs"
 	"pulse/pipeline"
 )
 
@@ -40,7 +42,11 @@ type Agent struct {
 	log *slog.Logger
 
 	lock       *os.File
-	queues     []*buffer.Queue
+	queues     []*buffer.Queue       // per output: its own buffer
+	fanouts    []*fanout.Fanout      // shared buffers of outputs taking the same batches (build_fanout.go)
+	srcs       []outputs.Source      // per output: where it reads, its own buffer or a fanout
+	bufStats   []func() buffer.Stats // per output: its part of the buffers
+	spilled    []func() int64        // per output sharing a buffer: its spilled batches; nil for the others
 	outs       []output
 	ins        []input
 	names      []string           // input names, for logs
@@ -175,9 +181,17 @@ func (a *Agent) Run(ctx context.Context) error {
 // startOutputs runs each output on its buffer until r.outCtx is done.
 func (a *Agent) startOutputs(r *running) {
 	r.outs, _ = errgroup.WithContext(r.outCtx)
-	r.outErr = make(chan error, len(a.outs))
+	r.outErr = make(chan error, len(a.outs)+len(a.fanouts))
+	for _, f := range a.fanouts {
+		r.outs.Go(func() error {
+			if err := f.Run(r.outCtx); err != nil {
+				r.outErr <- err
+			}
+			return nil
+		})
+	}
 	for i, o := range a.outs {
-		src := queueSource{a.queues[i]}
+		src := a.srcs[i]
 		r.outs.Go(func() error {
 			if err := o.Run(r.outCtx, src); err != nil {
 				r.outErr <- fmt.Errorf("output %s: %w", a.cfg.Outputs[i].Name, err)
@@ -277,6 +291,12 @@ func (a *Agent) close() {
 		}
 		a.merge = nil
 	}
+	for _, f := range a.fanouts {
+		if err := f.Close(); err != nil {
+			a.log.Error("closing shared buffer", "err", err)
+		}
+	}
+	a.fanouts = nil
 	for _, q := range a.queues {
 		if err := q.Close(); err != nil {
 			a.log.Error("closing buffer", "err", err)

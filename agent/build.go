@@ -35,9 +35,12 @@ type readier interface{ Ready() <-chan struct{} }
 
 func (a *Agent) build(opts Options) error {
 	cfg := a.cfg
-	var pouts []pipeline.OutputOptions
+	var (
+		pouts   []pipeline.OutputOptions
+		bufOpts []buffer.Options
+	)
 	for _, oc := range cfg.Outputs {
-		q, err := buffer.Open(buffer.Options{
+		bo := buffer.Options{
 			Dir:      BufferDir(cfg.DataDir, oc.Name),
 			Name:     oc.Name,
 			MaxBytes: int64(oc.Buffer.MaxBytes),
@@ -46,11 +49,16 @@ func (a *Agent) build(opts Options) error {
 			// Validated by config: never | interval | always.
 			Fsync:         buffer.FsyncMode(oc.Buffer.Fsync),
 			FsyncInterval: oc.Buffer.FsyncInterval.D(),
-		})
+		}
+		q, err := buffer.Open(bo)
 		if err != nil {
 			return fmt.Errorf("output %s: buffer: %w", oc.Name, err)
 		}
+		bufOpts = append(bufOpts, bo)
 		a.queues = append(a.queues, q)
+		a.srcs = append(a.srcs, queueSource{q})
+		a.bufStats = append(a.bufStats, q.Stats)
+		a.spilled = append(a.spilled, nil)
 		enc := pipeline.Encoding(oc.Encoding)
 		out, err := a.newOutput(oc, enc)
 		if oc.Stream == config.StreamSnapshots && enc == pipeline.NDJSON {
@@ -79,6 +87,9 @@ func (a *Agent) build(opts Options) error {
 			po.Buckets, po.HashField = oc.HashBuckets, oc.HashField
 		}
 		pouts = append(pouts, po)
+	}
+	if err := a.shareBuffers(pouts, bufOpts); err != nil { // build_fanout.go
+		return err
 	}
 	var inCancel context.CancelFunc
 	a.inCtx, inCancel = context.WithCancel(context.Background())
@@ -182,7 +193,7 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 		return nil, err
 	}
 	// One per output, in the config's order: Status and logSummary index
-	// it like a.queues.
+	// it like a.queues and a.bufStats.
 	a.outStats = append(a.outStats, stats)
 	return out, nil
 }

@@ -10,21 +10,25 @@ func (a *Agent) Ready() <-chan struct{} { return a.ready }
 // holds: the numbers an operator checks after a run.
 func (a *Agent) logSummary() {
 	rs := a.router.Stats()
-	for i, q := range a.queues {
-		s := q.Stats()
+	for i, stats := range a.bufStats {
+		s := stats()
 		var o admin.OutputStatus
 		a.outStats[i](&o)
-		a.log.Info("output summary",
+		var shared []any
+		if spilled := a.spilled[i]; spilled != nil {
+			shared = []any{"spilled_batches", spilled()}
+		}
+		a.log.Info("output summary", append([]any{
 			"output", rs[i].Name,
 			"events_in", rs[i].Events,
 			"delivered_events", o.Events,
 			"dropped_oldest_events", s.DroppedOldestEvents,
 			"dropped_newest_events", s.DroppedNewestEvents,
-			"undelivered_events", s.Events+s.InFlightEvents,
+			"undelivered_events", s.Events + s.InFlightEvents,
 			"lost_events", s.LostEvents,
 			"replayed_events", s.ReplayedEvents,
 			"buffer_bytes", s.Bytes,
-		)
+		}, shared...)...)
 	}
 }
 
@@ -43,7 +47,7 @@ func (a *Agent) Status() admin.Status {
 	}
 	rs := a.router.Stats()
 	for i, oc := range a.cfg.Outputs {
-		q := a.queues[i].Stats()
+		q := a.bufStats[i]()
 		o := admin.OutputStatus{
 			Name: oc.Name, Type: oc.Type, Stream: oc.Stream,
 			EventsIn: rs[i].Events, BytesIn: rs[i].Bytes,
@@ -53,6 +57,9 @@ func (a *Agent) Status() admin.Status {
 				Replayed: q.ReplayedEvents, BadSegments: q.BadSegments, BadBytes: q.BadBytes,
 				CorruptBatches: q.CorruptBatches, TornWrites: q.TornWrites, DiskFullWaits: q.DiskFullWaits,
 			},
+		}
+		if spilled := a.spilled[i]; spilled != nil {
+			o.Buffer.Shared, o.Buffer.Spilled = true, spilled()
 		}
 		a.outStats[i](&o)
 		st.Outputs = append(st.Outputs, o)

@@ -68,8 +68,8 @@ func (a *Agent) drain(deadline time.Time) {
 	defer tick.Stop()
 	for {
 		left := int64(0)
-		for _, q := range a.queues {
-			s := q.Stats()
+		for _, stats := range a.bufStats {
+			s := stats()
 			left += s.Batches + int64(s.InFlight)
 		}
 		if left == 0 {

@@ -24,7 +24,7 @@ var (
 	// stages are the data flow's parts: inputs → pipeline → buffer →
 	// outputs, and the merger. Each defines the small interface it calls
 	// (DESIGN.md, "Seams"), so none needs another above it.
-	stages = []string{"inputs", "pipeline", "merger", "buffer", "outputs", "metrics"}
+	stages = []string{"inputs", "pipeline", "merger", "buffer", "outputs", "metrics", "fanout"}
 	tools  = []string{"gen", "sink", "lsevents", "demo", "api"}
 )
 
@@ -58,6 +58,8 @@ var mayImport = map[string][]string{
 	"inputs/kafka": slices.Concat(leaves, []string{"metrics", "merger"}),
 	"pipeline":     slices.Concat(leaves, []string{"metrics"}),
 	"merger":       slices.Concat(leaves, []string{"buffer", "metrics"}),
+	// A shared buffer is buffers read as the outputs' Source.
+	"fanout": slices.Concat(leaves, []string{"buffer", "outputs"}),
 
 	// The config's schema takes each stage's enums and defaults by name;
 	// the agent wires stages from it. Neither is imported below.

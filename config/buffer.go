@@ -30,6 +30,11 @@ type Buffer struct {
 	// to stable storage.
 	Fsync         string   `yaml:"fsync,omitempty"`
 	FsyncInterval Duration `yaml:"fsync_interval,omitempty"`
+	// Separate keeps the output out of a shared buffer: outputs of the
+	// same batches and the same buffer settings otherwise store each batch
+	// once, in a buffer they share, each keeping its own buffer for what
+	// it falls behind on (package fanout).
+	Separate bool `yaml:"separate,omitempty"`
 }
 
 // validate checks the buffer of the output at p, whose batches are up to

@@ -87,6 +87,10 @@ type batchShape struct {
 	hashField string
 }
 
+// SameBatches reports whether outputs a and b get the same batches: one
+// batcher serves both, and their Sinks receive the same payloads.
+func SameBatches(a, b OutputOptions) bool { return shapeOf(a) == shapeOf(b) }
+
 func shapeOf(o OutputOptions) batchShape {
 	return batchShape{
 		events: o.Stream != "fragments", enc: o.Encoding, comp: o.Compression,
@@ -265,6 +269,17 @@ func (bt *batcher) flush(ctx context.Context) error {
 	return nil
 }
 
+// storedIn reports whether an output before outs[k] has the same Sink,
+// which then already holds the batch.
+func (bt *batcher) storedIn(k int) bool {
+	for _, o := range bt.outs[:k] {
+		if o.opts.Sink == bt.outs[k].opts.Sink {
+			return true
+		}
+	}
+	return false
+}
+
 // flushPart stores one open batch in every output. On failure the batch
 // stays open, so a later flush (at shutdown, with a fresh context) may
 // still store it in the outputs that do not hold it yet.
@@ -284,9 +299,12 @@ func (bt *batcher) flushPart(ctx context.Context, p *part) error {
 	}
 	for ; p.stored < len(bt.outs); p.stored++ {
 		o := bt.outs[p.stored]
-		if err := o.opts.Sink.PutKey(ctx, p.key, payload, p.events); err != nil {
-			o.stats.putErrors.Add(1)
-			return fmt.Errorf("output %s: %w", o.opts.Name, err)
+		// Outputs sharing a buffer share one Sink: stored once for all.
+		if !bt.storedIn(p.stored) {
+			if err := o.opts.Sink.PutKey(ctx, p.key, payload, p.events); err != nil {
+				o.stats.putErrors.Add(1)
+				return fmt.Errorf("output %s: %w", o.opts.Name, err)
+			}
 		}
 		o.stats.batches.Add(1)
 		o.stats.bytes.Add(int64(len(payload)))

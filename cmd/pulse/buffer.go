@@ -128,7 +128,8 @@ func findBuffers(cfgFile string, dirs []string) ([]bufferTarget, []string, error
 					targets = append(targets, bufferTarget{dir: dir, name: oc.Name, maxBytes: caps[oc.Name]})
 				}
 			}
-			return targets, dataDirs, nil
+			shared, err := sharedTargets(cfg.DataDir)
+			return append(targets, shared...), dataDirs, err
 		}
 	}
 	for _, dir := range dirs {
@@ -149,6 +150,11 @@ func findBuffers(cfgFile string, dirs []string) ([]bufferTarget, []string, error
 				}
 				targets = append(targets, bufferTarget{dir: bdir, name: name, maxBytes: caps[name]})
 			}
+			shared, err := sharedTargets(dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			targets = append(targets, shared...)
 			continue
 		}
 		name, err := buffer.QueueName(dir)
@@ -166,6 +172,24 @@ func findBuffers(cfgFile string, dirs []string) ([]bufferTarget, []string, error
 	}
 	slices.Sort(dataDirs)
 	return targets, slices.Compact(dataDirs), nil
+}
+
+// sharedTargets are the shared buffers of a data_dir (package fanout), in
+// shared/<id>/queue. Their cap is not checked: it is their outputs'.
+func sharedTargets(dataDir string) ([]bufferTarget, error) {
+	dirs, err := filepath.Glob(filepath.Join(dataDir, "shared", "*", "queue"))
+	if err != nil {
+		return nil, err
+	}
+	var targets []bufferTarget
+	for _, dir := range dirs {
+		name, err := buffer.QueueName(dir)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, bufferTarget{dir: dir, name: name})
+	}
+	return targets, nil
 }
 
 // lockDataDirs takes the lock a running agent holds on each data_dir.

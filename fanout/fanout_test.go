@@ -1,0 +1,327 @@
+package fanout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pulse/buffer"
+	"pulse/outputs"
+)
+
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func queueOptions(t testing.TB, dir, name string) buffer.Options {
+	return buffer.Options{Dir: dir, Name: name, MaxBytes: 64 << 20, Fsync: buffer.FsyncNever, Logger: testLogger(t)}
+}
+
+// rig is a fanout over real buffers in a temp dir, reopened on the same
+// dirs by reopen.
+type rig struct {
+	t     *testing.T
+	dir   string
+	names []string
+	opts  Options
+	own   []*buffer.Queue
+	f     *Fanout
+	stop  context.CancelFunc
+	done  chan error
+}
+
+func newRig(t *testing.T, names []string, tweak func(*Options)) *rig {
+	r := &rig{t: t, dir: t.TempDir(), names: names}
+	r.opts = Options{Window: 8, Behind: time.Hour, Logger: testLogger(t)}
+	if tweak != nil {
+		tweak(&r.opts)
+	}
+	r.open()
+	t.Cleanup(r.close)
+	return r
+}
+
+func (r *rig) open() {
+	r.t.Helper()
+	r.own = nil
+	for _, n := range r.names {
+		q, err := buffer.Open(queueOptions(r.t, filepath.Join(r.dir, "own", n), n))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		r.own = append(r.own, q)
+	}
+	o := r.opts
+	o.Dir, o.Names, o.Own = filepath.Join(r.dir, "shared"), r.names, r.own
+	o.Shared = queueOptions(r.t, "", "shared")
+	f, err := Open(o)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.f = f
+	ctx, cancel := context.WithCancel(context.Background())
+	r.stop, r.done = cancel, make(chan error, 1)
+	go func() { r.done <- f.Run(ctx) }()
+}
+
+// close stops Run and closes every buffer, as the agent does at shutdown.
+func (r *rig) close() {
+	if r.f == nil {
+		return
+	}
+	r.stop()
+	if err := <-r.done; err != nil {
+		r.t.Errorf("Run: %v", err)
+	}
+	if err := r.f.Close(); err != nil {
+		r.t.Errorf("Close: %v", err)
+	}
+	for _, q := range r.own {
+		if err := q.Close(); err != nil {
+			r.t.Errorf("own Close: %v", err)
+		}
+	}
+	r.f = nil
+}
+
+func (r *rig) reopen() {
+	r.close()
+	r.open()
+}
+
+func (r *rig) put(from, to int) {
+	r.t.Helper()
+	for n := from; n < to; n++ {
+		if err := r.f.PutKey(context.Background(), uint64(n), fmt.Appendf(nil, "batch %d", n), n+1); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+}
+
+// take reads n batches from output i, acknowledging each if ack, within 10 s.
+func take(t *testing.T, src outputs.Source, n int, ack bool) []outputs.Batch {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var got []outputs.Batch
+	for range n {
+		b, err := src.Next(ctx)
+		if err != nil {
+			t.Fatalf("after %d of %d batches: %v", len(got), n, err)
+		}
+		if ack {
+			if err := src.Ack(b.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, b)
+	}
+	return got
+}
+
+// none checks that output i has nothing more for a short while.
+func none(t *testing.T, src outputs.Source) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if b, err := src.Next(ctx); err == nil {
+		t.Fatalf("unexpected batch %q", b.Payload)
+	} else if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	}
+}
+
+// payloads returns the set of payloads of bs, failing on a duplicate or a
+// batch whose events do not match its payload.
+func payloads(t *testing.T, bs []outputs.Batch) map[string]bool {
+	t.Helper()
+	set := map[string]bool{}
+	for _, b := range bs {
+		p := string(b.Payload)
+		var n int
+		if _, err := fmt.Sscanf(p, "batch %d", &n); err != nil || b.Events != n+1 || b.Key != uint64(n) {
+			t.Fatalf("batch %q: %d events, key %d", p, b.Events, b.Key)
+		}
+		if set[p] {
+			t.Fatalf("%q twice", p)
+		}
+		set[p] = true
+	}
+	return set
+}
+
+func wantBatches(t *testing.T, what string, set map[string]bool, from, to int) {
+	t.Helper()
+	if len(set) != to-from {
+		t.Errorf("%s: %d batches, want %d", what, len(set), to-from)
+	}
+	for n := from; n < to; n++ {
+		if !set[fmt.Sprintf("batch %d", n)] {
+			t.Errorf("%s: batch %d missing", what, n)
+		}
+	}
+}
+
+func TestEveryOutputGetsEveryBatchOnce(t *testing.T) {
+	r := newRig(t, []string{"a", "b", "c"}, nil)
+	const n = 200
+	var wg sync.WaitGroup
+	got := make([][]outputs.Batch, 3)
+	for i := range 3 {
+		wg.Go(func() { got[i] = take(t, r.f.Source(i), n, true) })
+	}
+	r.put(0, n)
+	wg.Wait()
+	for i, name := range r.names {
+		wantBatches(t, name, payloads(t, got[i]), 0, n)
+		if s := r.own[i].Stats(); s.Batches != 0 || s.InFlight != 0 || r.f.Spilled(i) != 0 {
+			t.Errorf("%s: own buffer %+v, %d spilled: want nothing, every output kept up", name, s, r.f.Spilled(i))
+		}
+	}
+	waitEmpty(t, r.f)
+}
+
+// waitEmpty waits until the shared buffer holds nothing and every output's
+// Stats say so.
+func waitEmpty(t *testing.T, f *Fanout) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := f.Shared().Stats()
+		left := s.Batches + int64(s.InFlight)
+		for i := range f.srcs {
+			st := f.Stats(i)
+			left += st.Batches + int64(st.InFlight)
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("buffers still hold %d batches: shared %+v", left, s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestOutputBehindSpillsToItsOwnBuffer(t *testing.T) {
+	r := newRig(t, []string{"a", "b", "c"}, func(o *Options) { o.Behind = 50 * time.Millisecond })
+	const n = 100
+	r.put(0, n)
+	// a and b take everything while c takes nothing: c's batches go to
+	// its own buffer instead of holding a and b back.
+	var wg sync.WaitGroup
+	got := make([][]outputs.Batch, 2)
+	for i := range 2 {
+		wg.Go(func() { got[i] = take(t, r.f.Source(i), n, true) })
+	}
+	wg.Wait()
+	for i := range 2 {
+		wantBatches(t, r.names[i], payloads(t, got[i]), 0, n)
+	}
+	// Batches left in the window for c alone number under Window.
+	if s := r.own[2].Stats(); r.f.Spilled(2) < n-int64(r.opts.Window) || r.f.Spilled(2) != s.Batches+int64(s.InFlight) {
+		t.Errorf("c's own buffer holds %d batches (%d in flight), %d spilled: want at least %d", s.Batches, s.InFlight, r.f.Spilled(2), n-r.opts.Window)
+	}
+	if st := r.f.Stats(2); st.Batches != n || st.Events != n*(n+1)/2 {
+		t.Errorf("c's Stats: %d batches, %d events: want %d, %d", st.Batches, st.Events, n, n*(n+1)/2)
+	}
+	// c catches up from its own buffer, then the window; a and b are
+	// unaffected by what c takes.
+	wantBatches(t, "c", payloads(t, take(t, r.f.Source(2), n, true)), 0, n)
+	none(t, r.f.Source(0))
+	none(t, r.f.Source(2))
+	waitEmpty(t, r.f)
+	// Caught up: new batches come from the window again, not spilled.
+	spilled := r.f.Spilled(2)
+	r.put(n, n+5)
+	wantBatches(t, "c after catching up", payloads(t, take(t, r.f.Source(2), 5, true)), n, n+5)
+	if r.f.Spilled(2) != spilled {
+		t.Errorf("c caught up but %d more batches spilled", r.f.Spilled(2)-spilled)
+	}
+}
+
+func TestRestartSkipsOutputsDoneWithABatch(t *testing.T) {
+	r := newRig(t, []string{"a", "b", "c"}, nil)
+	r.put(0, 6)
+	take(t, r.f.Source(0), 6, true) // a: all delivered
+	b := take(t, r.f.Source(1), 3, true)
+	take(t, r.f.Source(1), 1, false) // b: 3 delivered, 1 in flight
+	r.reopen()
+	// a gets none of them again, b the three it had not delivered, c all.
+	none(t, r.f.Source(0))
+	got := take(t, r.f.Source(1), 3, true)
+	for _, g := range got {
+		if !g.Replayed {
+			t.Errorf("b: %q not marked replayed", g.Payload)
+		}
+	}
+	wantBatches(t, "b", payloads(t, append(b, got...)), 0, 6)
+	none(t, r.f.Source(1))
+	wantBatches(t, "c", payloads(t, take(t, r.f.Source(2), 6, true)), 0, 6)
+	waitEmpty(t, r.f)
+}
+
+func TestOpenRefusesADirOfOtherOutputs(t *testing.T) {
+	r := newRig(t, []string{"a", "b", "c"}, nil)
+	dir := r.f.opts.Dir
+	r.close()
+	q, err := buffer.Open(queueOptions(t, filepath.Join(t.TempDir(), "a"), "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	q2, err := buffer.Open(queueOptions(t, filepath.Join(t.TempDir(), "b"), "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Close()
+	_, err = Open(Options{Dir: dir, Names: []string{"a", "b"}, Own: []*buffer.Queue{q, q2}, Shared: queueOptions(t, "", "shared")})
+	if err == nil || !strings.Contains(err.Error(), `made for outputs ["a" "b" "c"]`) {
+		t.Fatalf("Open with other outputs: %v", err)
+	}
+}
+
+func TestHandoverGivesEachOutputWhatItHadNot(t *testing.T) {
+	r := newRig(t, []string{"a", "b", "c"}, nil)
+	r.put(0, 10)
+	take(t, r.f.Source(0), 4, true) // a delivered 4
+	dir := r.f.opts.Dir
+	r.close()
+	own := map[string]*buffer.Queue{}
+	open := func(name string) (*buffer.Queue, error) {
+		if q := own[name]; q != nil {
+			return q, nil
+		}
+		q, err := buffer.Open(queueOptions(t, filepath.Join(r.dir, "own", name), name))
+		own[name] = q
+		return q, err
+	}
+	if err := Handover(context.Background(), dir, queueOptions(t, "", "shared"), open, testLogger(t)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("dir left after the handover: %v", err)
+	}
+	for name, want := range map[string][2]int{"a": {4, 10}, "b": {0, 10}, "c": {0, 10}} {
+		q, _ := open(name)
+		var bs []outputs.Batch
+		for q.Stats().Batches > 0 {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			m, err := q.Next(ctx)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			bs = append(bs, outputs.Batch{Payload: m.Payload, Events: m.Events, Key: m.Key})
+		}
+		wantBatches(t, name, payloads(t, bs), want[0], want[1])
+		q.Close()
+	}
+}
