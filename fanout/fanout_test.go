@@ -27,14 +27,15 @@ func queueOptions(t testing.TB, dir, name string) buffer.Options {
 // rig is a fanout over real buffers in a temp dir, reopened on the same
 // dirs by reopen.
 type rig struct {
-	t     *testing.T
-	dir   string
-	names []string
-	opts  Options
-	own   []*buffer.Queue
-	f     *Fanout
-	stop  context.CancelFunc
-	done  chan error
+	t        *testing.T
+	dir      string
+	names    []string
+	opts     Options
+	tweakOwn func(name string, o *buffer.Options)
+	own      []*buffer.Queue
+	f        *Fanout
+	stop     context.CancelFunc
+	done     chan error
 }
 
 func newRig(t *testing.T, names []string, tweak func(*Options)) *rig {
@@ -52,7 +53,11 @@ func (r *rig) open() {
 	r.t.Helper()
 	r.own = nil
 	for _, n := range r.names {
-		q, err := buffer.Open(queueOptions(r.t, filepath.Join(r.dir, "own", n), n))
+		qo := queueOptions(r.t, filepath.Join(r.dir, "own", n), n)
+		if r.tweakOwn != nil {
+			r.tweakOwn(n, &qo)
+		}
+		q, err := buffer.Open(qo)
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -96,10 +101,17 @@ func (r *rig) reopen() {
 	r.open()
 }
 
-func (r *rig) put(from, to int) {
+func (r *rig) put(from, to int) { r.putPadded(from, to, 0) }
+
+// putPadded puts batches from..to-1 of at least size bytes.
+func (r *rig) putPadded(from, to, size int) {
 	r.t.Helper()
 	for n := from; n < to; n++ {
-		if err := r.f.PutKey(context.Background(), uint64(n), fmt.Appendf(nil, "batch %d", n), n+1); err != nil {
+		p := fmt.Appendf(nil, "batch %d", n)
+		for len(p) < size {
+			p = append(p, ' ')
+		}
+		if err := r.f.PutKey(context.Background(), uint64(n), p, n+1); err != nil {
 			r.t.Fatal(err)
 		}
 	}
@@ -144,7 +156,7 @@ func payloads(t *testing.T, bs []outputs.Batch) map[string]bool {
 	t.Helper()
 	set := map[string]bool{}
 	for _, b := range bs {
-		p := string(b.Payload)
+		p := strings.TrimRight(string(b.Payload), " ")
 		var n int
 		if _, err := fmt.Sscanf(p, "batch %d", &n); err != nil || b.Events != n+1 || b.Key != uint64(n) {
 			t.Fatalf("batch %q: %d events, key %d", p, b.Events, b.Key)
@@ -244,6 +256,43 @@ func TestOutputBehindSpillsToItsOwnBuffer(t *testing.T) {
 	wantBatches(t, "c after catching up", payloads(t, take(t, r.f.Source(2), 5, true)), n, n+5)
 	if r.f.Spilled(2) != spilled {
 		t.Errorf("c caught up but %d more batches spilled", r.f.Spilled(2)-spilled)
+	}
+}
+
+// TestSpillFollowsTheOwnBuffersPolicy: what an output falls behind on is
+// under its own buffer's cap and policy, here drop_newest at 1 MiB, while
+// the others get everything.
+func TestSpillFollowsTheOwnBuffersPolicy(t *testing.T) {
+	r := &rig{t: t, dir: t.TempDir(), names: []string{"a", "b", "c"}}
+	r.opts = Options{Window: 4, Behind: 20 * time.Millisecond, Logger: testLogger(t)}
+	r.tweakOwn = func(name string, o *buffer.Options) {
+		if name == "c" {
+			o.MaxBytes, o.WhenFull = buffer.MinMaxBytes, buffer.DropNewest
+		}
+	}
+	r.open()
+	t.Cleanup(r.close)
+	const n, size = 40, 100 << 10 // 4 MiB in all, four times c's cap
+	var wg sync.WaitGroup
+	got := make([][]outputs.Batch, 2)
+	for i := range 2 {
+		wg.Go(func() { got[i] = take(t, r.f.Source(i), n, true) })
+	}
+	r.putPadded(0, n, size)
+	wg.Wait()
+	for i := range 2 {
+		wantBatches(t, r.names[i], payloads(t, got[i]), 0, n)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for r.f.Spilled(2) < n-int64(r.opts.Window) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s := r.own[2].Stats()
+	if s.DroppedNewestBatches == 0 || s.Bytes > buffer.MinMaxBytes {
+		t.Errorf("c's own buffer: %d bytes held, %d batches dropped: want at most %d held, the rest dropped", s.Bytes, s.DroppedNewestBatches, buffer.MinMaxBytes)
+	}
+	if kept := s.Batches + int64(s.InFlight); kept+s.DroppedNewestBatches != r.f.Spilled(2) {
+		t.Errorf("c: %d kept + %d dropped, want the %d spilled", kept, s.DroppedNewestBatches, r.f.Spilled(2))
 	}
 }
 
