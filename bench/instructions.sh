@@ -13,12 +13,14 @@
 # — and prints (Ir(file) - Ir(empty)) / lines. A stdin input that reaches
 # its end flushes, drains the outputs and exits by itself.
 #
-# Modes (one output each, the batches of `pulse bench`: 5,000 events / 1 MiB):
+# Modes (one output each but fanout-s2; the batches of `pulse bench`: 5,000 events / 1 MiB):
 #   file-lines   file output, encoding: lines
 #   file-zstd    file output, encoding: pulse, compression: zstd
 #   http-zstd    http output, encoding: pulse, zstd, to a `pulse sink`
 #   http-s2      likewise with compression: s2 (a file output takes no s2)
 #   http-lines   http output, encoding: lines
+#   fanout-s2    three http outputs like http-s2's to one sink: they share
+#                one buffer (a binary from before package fanout keeps three)
 # The sink runs natively, outside callgrind: only the agent is counted.
 #
 # Callgrind counts user-space instructions only. What the kernel does for
@@ -28,7 +30,7 @@
 # Those counts are near-deterministic too (a batch is 5,000 events).
 #
 # Flags: -lines N (200000), -modes LIST (file-lines,file-zstd,http-zstd,
-# http-s2), -keep DIR (keep the callgrind.out.MODE files there, for
+# http-s2; also http-lines, fanout-s2), -keep DIR (keep the callgrind.out.MODE files there, for
 # callgrind_annotate), -bin FILE (count this pulse binary instead of
 # building one), -no-syscalls (skip the perf stat run). Needs go and
 # valgrind. The binary is built with
@@ -136,29 +138,32 @@ stop_sink() {
 # output_yaml prints the output section of mode $1 writing to dir $2
 # (file) or sink address $3 (http).
 output_yaml() {
-	local type=file enc=pulse comp=
+	local type=file enc=pulse comp='' names=out name
 	case $1 in
 	file-lines) enc=lines ;;
 	file-zstd) comp=zstd ;;
 	http-zstd) type=http comp=zstd ;;
 	http-s2) type=http comp=s2 ;;
 	http-lines) type=http enc=lines ;;
+	fanout-s2) type=http comp=s2 names="out1 out2 out3" ;;
 	*) die "unknown mode $1" ;;
 	esac
-	echo "  - name: out"
-	echo "    stream: events"
-	echo "    type: $type"
-	if [ "$type" = file ]; then
-		echo "    path: \"$2\""
-	else
-		echo "    endpoints: [\"$3\"]"
-		echo "    max_in_flight: 4"
-		echo "    timeout: 60s"
-	fi
-	echo "    encoding: $enc"
-	[ -n "$comp" ] && echo "    compression: $comp"
-	echo "    batch: {max_events: 5000, max_bytes: 1MiB, max_wait: 200ms}"
-	echo "    buffer: {max_bytes: 2GiB, when_full: block}"
+	for name in $names; do
+		echo "  - name: $name"
+		echo "    stream: events"
+		echo "    type: $type"
+		if [ "$type" = file ]; then
+			echo "    path: \"$2\""
+		else
+			echo "    endpoints: [\"$3\"]"
+			echo "    max_in_flight: 4"
+			echo "    timeout: 60s"
+		fi
+		echo "    encoding: $enc"
+		[ -n "$comp" ] && echo "    compression: $comp"
+		echo "    batch: {max_events: 5000, max_bytes: 1MiB, max_wait: 200ms}"
+		echo "    buffer: {max_bytes: 2GiB, when_full: block}"
+	done
 }
 
 # prepare_run makes the run directory $work/run-$1-$2 of mode $1, starting
@@ -170,7 +175,7 @@ prepare_run() {
 	mkdir -p "$run"
 	out="$run/out"
 	sink_addr=
-	if [ "${mode%%-*}" = http ]; then
+	if [ "${mode%%-*}" = http ] || [ "${mode%%-*}" = fanout ]; then
 		start_sink "$out"
 	fi
 	{
@@ -231,8 +236,9 @@ count_syscalls() {
 # check_output fails unless every line reached the output (a lines file
 # or the sink's files); a zstd file output is checked by its size only.
 check_output() {
-	local mode=$1 out=$2 got
+	local mode=$1 out=$2 got want=$lines
 	case $mode in
+	fanout-*) want=$((3 * lines)) ;;
 	file-zstd)
 		got=$(cat "$out"/* | wc -c)
 		[ "$got" -gt 0 ] || die "$mode: empty output"
@@ -240,7 +246,7 @@ check_output() {
 		;;
 	esac
 	got=$(cat "$out"/*.log 2>/dev/null | wc -l)
-	[ "$got" -eq "$lines" ] || die "$mode: $got of $lines lines reached the output"
+	[ "$got" -eq "$want" ] || die "$mode: $got of $want lines reached the output"
 }
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
