@@ -97,7 +97,8 @@ func (a *Agent) outputNames(g []int) []string {
 
 // handOver empties every fanout dir not in keep into its outputs' own
 // buffers: those open, or else the buffer an output no longer configured
-// left behind.
+// left behind. One it cannot empty (its outputs' buffers full, say) is
+// logged and left for the next start.
 func (a *Agent) handOver(keep map[string]bool, bufOpts []buffer.Options) error {
 	entries, err := os.ReadDir(sharedDir(a.cfg.DataDir))
 	if errors.Is(err, os.ErrNotExist) {
@@ -141,7 +142,9 @@ func (a *Agent) handOver(keep map[string]bool, bufOpts []buffer.Options) error {
 			so.Fsync, so.FsyncInterval = bufOpts[0].Fsync, bufOpts[0].FsyncInterval
 		}
 		if err := fanout.Handover(ctx, filepath.Join(sharedDir(a.cfg.DataDir), e.Name()), so, own, a.log); err != nil {
-			return fmt.Errorf("shared buffers: %w", err)
+			// What is left stays there, tried again at the next start: not
+			// a reason to stop delivering everything else.
+			a.log.Error("could not hand over a shared buffer no longer used to its outputs' own buffers; it stays on disk for the next start", "err", err)
 		}
 	}
 	return nil
