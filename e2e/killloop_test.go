@@ -155,3 +155,91 @@ func countLines(t *testing.T, path string, re *regexp.Regexp, show int) int {
 	}
 	return n
 }
+
+// TestKillLoopClusterDown is the kill loop with cluster b refusing every
+// batch (503) for its first 30 s: b falls behind and its batches are
+// spilled from the shared buffer into its own while the agent, each time
+// past the 2 s after which it spills, is killed with kill -9 eight times
+// under load — kills land between a spill and its record, and between a
+// and c delivering a batch and b taking it. Every id still reaches every
+// cluster, and nothing is taken for corruption.
+func TestKillLoopClusterDown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end kill loop; run without -short")
+	}
+	const (
+		events   = 600_000
+		rate     = 25_000 // gen writes for 24 s, through the kills
+		kills    = 8
+		clusters = 3
+	)
+	f := testenv.StartFanout(t, clusters, 2, testenv.FanoutOptions{
+		Gen:         testenv.GenOptions{Events: events, Rate: rate},
+		BufferBytes: 256 << 20,
+		SinkFlags: func(cluster, _ int) []string {
+			if cluster == 1 {
+				return []string{"-down-for", "30s"}
+			}
+			return nil
+		},
+	})
+	agent := f.Agent
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 13))
+	for kill := 1; kill <= kills; kill++ {
+		// 2.2–3.2 s into this run: b has fallen behind in it, and the
+		// kills end before b answers again.
+		time.Sleep(time.Duration(2200+rng.IntN(1000)) * time.Millisecond)
+		if !agent.Running() {
+			t.Fatalf("agent exited on its own before kill %d:\n%s", kill, agent.Tail(30))
+		}
+		agent.Kill()
+		agent.Restart()
+		testenv.WaitListening(t, agent.Process, agent.Admin)
+	}
+	f.Gen.WaitDone(t, 2*time.Minute)
+	complete := make([]bool, clusters)
+	testenv.WaitFor(t, 2*time.Minute, "every cluster has every id", func() bool {
+		if !agent.Running() {
+			t.Fatalf("agent exited:\n%s", agent.Tail(30))
+		}
+		for c := range clusters {
+			if complete[c] {
+				continue
+			}
+			if n, err := f.ClusterEvents(c); err != nil || n < events {
+				return false
+			}
+			ids, err := f.Delivered(c, events)
+			if err != nil || !ids.Complete() {
+				time.Sleep(500 * time.Millisecond)
+				return false
+			}
+			complete[c] = true
+		}
+		return true
+	})
+	if err := agent.Stop(30 * time.Second); err != nil {
+		t.Fatalf("clean stop: %v\n%s", err, agent.Tail(30))
+	}
+	for c := range clusters {
+		ids, err := f.Delivered(c, events)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep := ids.Report()
+		t.Logf("cluster %s: %s", testenv.Cluster(c), rep)
+		if rep.Missing != 0 || rep.Unknown != 0 {
+			t.Errorf("cluster %s: %d ids missing (first %v), %d garbled lines", testenv.Cluster(c), rep.Missing, rep.FirstMiss, rep.Unknown)
+		}
+	}
+	// The scenario is only what it says if b fell behind in the runs
+	// that were killed.
+	if n := countLines(t, agent.LogPath, regexp.MustCompile(`output fell behind.*output=b\b`), 1); n < kills {
+		t.Errorf("b fell behind in %d runs of the agent, want at least %d: the kills did not meet spills", n, kills)
+	}
+	for _, re := range []string{`level=ERROR`, `lost_events=[1-9]`, `corrupt`} {
+		if n := countLines(t, agent.LogPath, regexp.MustCompile(re), 5); n > 0 {
+			t.Errorf("%d lines of the agent's log match %s", n, re)
+		}
+	}
+}
