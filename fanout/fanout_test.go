@@ -374,3 +374,55 @@ func TestHandoverGivesEachOutputWhatItHadNot(t *testing.T) {
 		q.Close()
 	}
 }
+
+// TestOutputsOfUnevenSpeeds: three outputs, each with several batches in
+// flight acknowledged out of order, one of them slow enough to fall behind
+// now and then, the Window small: every output gets every batch exactly
+// once, whether from the window or spilled.
+func TestOutputsOfUnevenSpeeds(t *testing.T) {
+	r := newRig(t, []string{"a", "b", "c"}, func(o *Options) { o.Window, o.Behind = 3, 5*time.Millisecond })
+	const n = 300
+	delays := []time.Duration{0, 100 * time.Microsecond, 10 * time.Millisecond}
+	got := make([][]outputs.Batch, 3)
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() {
+			src := r.f.Source(i)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			var inFlight []outputs.Batch
+			for len(got[i]) < n {
+				b, err := src.Next(ctx)
+				if err != nil {
+					t.Errorf("%s after %d: %v", r.names[i], len(got[i]), err)
+					return
+				}
+				got[i] = append(got[i], b)
+				inFlight = append(inFlight, b)
+				if len(inFlight) < 3 && len(got[i]) < n {
+					continue
+				}
+				time.Sleep(delays[i])
+				// Newest first: acknowledgements out of order.
+				for k := len(inFlight) - 1; k >= 0; k-- {
+					if err := src.Ack(inFlight[k].ID); err != nil {
+						t.Errorf("%s: %v", r.names[i], err)
+						return
+					}
+				}
+				inFlight = inFlight[:0]
+			}
+		})
+	}
+	r.put(0, n)
+	wg.Wait()
+	for i, name := range r.names {
+		wantBatches(t, name, payloads(t, got[i]), 0, n)
+		none(t, r.f.Source(i))
+	}
+	t.Logf("spilled: a %d, b %d, c %d", r.f.Spilled(0), r.f.Spilled(1), r.f.Spilled(2))
+	if r.f.Spilled(2) == 0 {
+		t.Errorf("c, the slow one, never fell behind: the test does not test spilling")
+	}
+	waitEmpty(t, r.f)
+}
