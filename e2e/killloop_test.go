@@ -62,29 +62,7 @@ func TestKillLoop(t *testing.T) {
 	}
 	f.Gen.WaitDone(t, 2*time.Minute)
 
-	complete := make([]bool, clusters)
-	testenv.WaitFor(t, 2*time.Minute, "every cluster has every id", func() bool {
-		if !agent.Running() {
-			t.Fatalf("agent exited:\n%s", agent.Tail(30))
-		}
-		for c := range clusters {
-			if complete[c] {
-				continue
-			}
-			// Count the ids (a scan of every file) only once enough
-			// events arrived for them all to be there.
-			if n, err := f.ClusterEvents(c); err != nil || n < events {
-				return false
-			}
-			ids, err := f.Delivered(c, events)
-			if err != nil || !ids.Complete() {
-				time.Sleep(500 * time.Millisecond)
-				return false
-			}
-			complete[c] = true
-		}
-		return true
-	})
+	waitAllDelivered(t, f, clusters, events)
 	healthCode, health := get(t, "http://"+agent.Admin+"/health")
 	_, metrics := get(t, "http://"+agent.Admin+"/metrics")
 	if err := agent.Stop(30 * time.Second); err != nil {
@@ -197,27 +175,7 @@ func TestKillLoopClusterDown(t *testing.T) {
 		testenv.WaitListening(t, agent.Process, agent.Admin)
 	}
 	f.Gen.WaitDone(t, 2*time.Minute)
-	complete := make([]bool, clusters)
-	testenv.WaitFor(t, 2*time.Minute, "every cluster has every id", func() bool {
-		if !agent.Running() {
-			t.Fatalf("agent exited:\n%s", agent.Tail(30))
-		}
-		for c := range clusters {
-			if complete[c] {
-				continue
-			}
-			if n, err := f.ClusterEvents(c); err != nil || n < events {
-				return false
-			}
-			ids, err := f.Delivered(c, events)
-			if err != nil || !ids.Complete() {
-				time.Sleep(500 * time.Millisecond)
-				return false
-			}
-			complete[c] = true
-		}
-		return true
-	})
+	waitAllDelivered(t, f, clusters, events)
 	if err := agent.Stop(30 * time.Second); err != nil {
 		t.Fatalf("clean stop: %v\n%s", err, agent.Tail(30))
 	}
@@ -242,4 +200,33 @@ func TestKillLoopClusterDown(t *testing.T) {
 			t.Errorf("%d lines of the agent's log match %s", n, re)
 		}
 	}
+}
+
+// waitAllDelivered waits up to 2 minutes for every id at each of the
+// clusters, failing if the agent exits meanwhile.
+func waitAllDelivered(t *testing.T, f *testenv.Fanout, clusters, events int) {
+	t.Helper()
+	complete := make([]bool, clusters)
+	testenv.WaitFor(t, 2*time.Minute, "every cluster has every id", func() bool {
+		if !f.Agent.Running() {
+			t.Fatalf("agent exited:\n%s", f.Agent.Tail(30))
+		}
+		for c := range clusters {
+			if complete[c] {
+				continue
+			}
+			// Count the ids (a scan of every file) only once enough
+			// events arrived for them all to be there.
+			if n, err := f.ClusterEvents(c); err != nil || n < int64(events) {
+				return false
+			}
+			ids, err := f.Delivered(c, events)
+			if err != nil || !ids.Complete() {
+				time.Sleep(500 * time.Millisecond)
+				return false
+			}
+			complete[c] = true
+		}
+		return true
+	})
 }
