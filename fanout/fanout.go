@@ -98,7 +98,7 @@ const (
 const ownBit = 1 << 63
 
 // Open opens (or creates) the shared buffer in opts.Dir. A Dir made for
-// other outputs is refused: Stale and Drain hand its batches over first.
+// other outputs is refused: Handover empties it into theirs first.
 func Open(opts Options) (*Fanout, error) {
 	if len(opts.Names) < 2 || len(opts.Names) > MaxOutputs || len(opts.Own) != len(opts.Names) {
 		return nil, fmt.Errorf("fanout: %d outputs and %d buffers: want 2 to %d of each", len(opts.Names), len(opts.Own), MaxOutputs)
