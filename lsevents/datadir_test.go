@@ -141,3 +141,37 @@ func TestBufferDir(t *testing.T) {
 		t.Fatalf("report %+v", r)
 	}
 }
+
+// A data_dir's shared buffers (data_dir/shared/<id>/queue) are listed
+// after its outputs' own, with what they hold.
+func TestDataDirSharedBuffer(t *testing.T) {
+	dir := t.TempDir()
+	for qdir, name := range map[string]string{
+		filepath.Join(dir, "buffers", "a"):                        "a",
+		filepath.Join(dir, "shared", "0123456789abcdef", "queue"): "shared-0123456789abcdef",
+	} {
+		q, err := buffer.Open(buffer.Options{Dir: qdir, Name: name, MaxBytes: 16 << 20, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "a" {
+			if err := q.Put(context.Background(), make([]byte, 1000), 7); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := NewScanner(nil).Scan([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.DataDirs) != 1 || len(r.DataDirs[0].Buffers) != 2 {
+		t.Fatalf("report %+v", r)
+	}
+	a, shared := r.DataDirs[0].Buffers[0], r.DataDirs[0].Buffers[1]
+	if a.Name != "a" || a.Batches != 0 || shared.Name != "shared-0123456789abcdef" || shared.Batches != 1 || shared.Events != 7 {
+		t.Errorf("buffers: %+v, %+v; want a empty, then the shared one with 1 batch of 7 events", a, shared)
+	}
+}

@@ -45,8 +45,9 @@ type EventFile struct {
 	ModTime time.Time `json:"mod_time"`
 }
 
-// DataDir is an agent's data_dir: its buffers (data_dir/buffers/<output>)
-// and the event files of its file outputs under data_dir/out.
+// DataDir is an agent's data_dir: its buffers (data_dir/buffers/<output>,
+// then the shared ones, data_dir/shared/<id>/queue) and the event files of
+// its file outputs under data_dir/out.
 type DataDir struct {
 	Dir         string     `json:"dir"`
 	Buffers     []Buffer   `json:"buffers"`

@@ -203,6 +203,22 @@ func (s *Scanner) scanData(dir string, now time.Time, seen map[string]bool) (Dat
 		}
 		dd.Buffers = append(dd.Buffers, b)
 	}
+	// Buffers shared by outputs of the same batches (package fanout).
+	shared, err := filepath.Glob(filepath.Join(dir, "shared", "*", "queue"))
+	if err != nil {
+		return dd, fmt.Errorf("lsevents: %w", err)
+	}
+	for _, qdir := range shared {
+		name, err := buffer.QueueName(qdir)
+		if err != nil {
+			return dd, fmt.Errorf("lsevents: %w", err)
+		}
+		b, err := s.inspect(qdir, name, now)
+		if err != nil {
+			return dd, err
+		}
+		dd.Buffers = append(dd.Buffers, b)
+	}
 	// The file outputs' default home: data_dir/out/<output>.
 	outs, err := os.ReadDir(filepath.Join(dir, "out"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
