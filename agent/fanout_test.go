@@ -74,7 +74,8 @@ outputs:
 	if b, _ := os.ReadFile(members[0]); string(b) != "a\nb\n" {
 		t.Errorf("members %q, want a and b", b)
 	}
-	// Both kept up: nothing spilled into their own buffers.
+	// The summaries of a and b say how much they spilled (nothing, unless
+	// the machine stalled one of them for 2 s); c's, not sharing, do not.
 	summaries := 0
 	for _, line := range strings.Split(logs, "\n") {
 		if !strings.Contains(line, "output summary") {
@@ -82,8 +83,8 @@ outputs:
 		}
 		summaries++
 		shared := !strings.Contains(line, "output=c ")
-		if strings.Contains(line, "spilled_batches=0") != shared {
-			t.Errorf("summary: want spilled_batches=0 for a and b only: %s", line)
+		if strings.Contains(line, "spilled_batches=") != shared {
+			t.Errorf("summary: want spilled_batches for a and b only: %s", line)
 		}
 	}
 	if summaries != 3 {
