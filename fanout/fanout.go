@@ -41,14 +41,13 @@ const MaxOutputs = 64
 
 // Options configure a Fanout.
 type Options struct {
-	Dir    string           // owned by the fanout: members, acks, queue/
-	Names  []string         // the outputs, in the order of Own and of Source(i)
-	Own    []*buffer.Queue  // each output's own buffer, where what it falls behind on is spilled
-	Shared buffer.Options   // for the shared buffer; Dir is set to Dir/queue
-	Window int              // batches held for outputs that have not taken them yet; default 16
-	Behind time.Duration    // how long a batch waits for an output before it spills; default 2s
-	Logger *slog.Logger     // default slog.Default()
-	now    func() time.Time // tests
+	Dir    string          // owned by the fanout: members, acks, queue/
+	Names  []string        // the outputs, in the order of Own and of Source(i)
+	Own    []*buffer.Queue // each output's own buffer, where what it falls behind on is spilled
+	Shared buffer.Options  // for the shared buffer; Dir is set to Dir/queue
+	Window int             // batches held for outputs that have not taken them yet; default 16
+	Behind time.Duration   // how long a batch waits for an output before it spills; default 2s
+	Logger *slog.Logger    // default slog.Default()
 }
 
 // Fanout is a shared buffer and its window. Put stores a batch for every
@@ -112,9 +111,6 @@ func Open(opts Options) (*Fanout, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if opts.now == nil {
-		opts.now = time.Now
-	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("fanout: %w", err)
 	}
@@ -173,9 +169,6 @@ func claimMembers(dir string, names []string) error {
 func (f *Fanout) PutKey(ctx context.Context, key uint64, payload []byte, events int) error {
 	return f.shared.PutKey(ctx, key, payload, events)
 }
-
-// Shared is the shared buffer.
-func (f *Fanout) Shared() *buffer.Queue { return f.shared }
 
 // Spilled returns how many batches output i fell behind on, copied into
 // its own buffer.

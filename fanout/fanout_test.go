@@ -206,7 +206,7 @@ func waitEmpty(t *testing.T, f *Fanout) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		s := f.Shared().Stats()
+		s := f.shared.Stats()
 		left := s.Batches + int64(s.InFlight)
 		for i := range f.srcs {
 			st := f.Stats(i)

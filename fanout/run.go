@@ -50,7 +50,7 @@ func (f *Fanout) read(ctx context.Context) error {
 func (f *Fanout) add(m buffer.Message) error {
 	n := len(f.srcs)
 	f.mu.Lock()
-	e := &entry{m: m, at: f.opts.now(), state: make([]state, n), untaken: n, left: n, slot: f.acks.alloc()}
+	e := &entry{m: m, at: time.Now(), state: make([]state, n), untaken: n, left: n, slot: f.acks.alloc()}
 	if mask, ok := f.masks[m.ID]; ok && m.Replayed {
 		delete(f.masks, m.ID)
 		for i := range n {
@@ -94,7 +94,7 @@ func (f *Fanout) makeRoom(ctx context.Context) error {
 			f.mu.Unlock()
 			return nil
 		}
-		now := f.opts.now()
+		now := time.Now()
 		var (
 			spills []spill
 			wake   time.Time
@@ -161,7 +161,7 @@ func (f *Fanout) spill(ctx context.Context, spills []spill) error {
 		if !f.behind[s.i] {
 			f.behind[s.i] = true
 			f.log.Info("output fell behind: the batches it has not taken go to its own buffer until it catches up",
-				"output", f.opts.Names[s.i], "waited", f.opts.now().Sub(s.e.at).Round(time.Millisecond))
+				"output", f.opts.Names[s.i], "waited", time.Now().Sub(s.e.at).Round(time.Millisecond))
 		}
 		f.spilled[s.i]++
 		ack := f.done(s.e, s.i)
