@@ -23,7 +23,6 @@ import (
 	"pulse/inputs"
 	"pulse/merger"
 	"pulse/metrics"
-	"pulse/outputs"
 	"pulse/pipeline"
 )
 
@@ -42,11 +41,9 @@ type Agent struct {
 	log *slog.Logger
 
 	lock       *os.File
-	queues     []*buffer.Queue       // per output: its own buffer
-	fanouts    []*fanout.Fanout      // shared buffers of outputs taking the same batches (build_fanout.go)
-	srcs       []outputs.Source      // per output: where it reads, its own buffer or a fanout
-	bufStats   []func() buffer.Stats // per output: its part of the buffers
-	spilled    []func() int64        // per output sharing a buffer: its spilled batches; nil for the others
+	queues     []*buffer.Queue  // per output: its own buffer
+	fanouts    []*fanout.Fanout // shared buffers of outputs taking the same batches (build_fanout.go)
+	shares     []share          // per output: its place in a fanout, if it shares one
 	outs       []output
 	ins        []input
 	names      []string           // input names, for logs
@@ -191,7 +188,7 @@ func (a *Agent) startOutputs(r *running) {
 		})
 	}
 	for i, o := range a.outs {
-		src := a.srcs[i]
+		src := a.source(i)
 		r.outs.Go(func() error {
 			if err := o.Run(r.outCtx, src); err != nil {
 				r.outErr <- fmt.Errorf("output %s: %w", a.cfg.Outputs[i].Name, err)

@@ -56,9 +56,7 @@ func (a *Agent) build(opts Options) error {
 		}
 		bufOpts = append(bufOpts, bo)
 		a.queues = append(a.queues, q)
-		a.srcs = append(a.srcs, queueSource{q})
-		a.bufStats = append(a.bufStats, q.Stats)
-		a.spilled = append(a.spilled, nil)
+		a.shares = append(a.shares, share{})
 		enc := pipeline.Encoding(oc.Encoding)
 		out, err := a.newOutput(oc, enc)
 		if oc.Stream == config.StreamSnapshots && enc == pipeline.NDJSON {
@@ -193,7 +191,7 @@ func (a *Agent) newOutput(oc config.Output, enc pipeline.Encoding) (output, erro
 		return nil, err
 	}
 	// One per output, in the config's order: Status and logSummary index
-	// it like a.queues and a.bufStats.
+	// it like a.queues.
 	a.outStats = append(a.outStats, stats)
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"pulse/buffer"
 	"pulse/config"
 	"pulse/fanout"
+	"pulse/outputs"
 	"pulse/pipeline"
 )
 
@@ -79,12 +80,42 @@ func (a *Agent) shareBuffers(pouts []pipeline.OutputOptions, bufOpts []buffer.Op
 		a.fanouts = append(a.fanouts, f)
 		for k, i := range g {
 			pouts[i].Sink = f
-			a.srcs[i] = f.Source(k)
-			a.bufStats[i] = func() buffer.Stats { return f.Stats(k) }
-			a.spilled[i] = func() int64 { return f.Spilled(k) }
+			a.shares[i] = share{f: f, k: k}
 		}
 	}
 	return nil
+}
+
+// share is an output's place in a fanout: the zero value for an output
+// with only its own buffer.
+type share struct {
+	f *fanout.Fanout
+	k int // the output's index in f
+}
+
+// source is where output i reads: its fanout, or its own buffer.
+func (a *Agent) source(i int) outputs.Source {
+	if s := a.shares[i]; s.f != nil {
+		return s.f.Source(s.k)
+	}
+	return queueSource{a.queues[i]}
+}
+
+// bufferStats is output i's part of the buffers.
+func (a *Agent) bufferStats(i int) buffer.Stats {
+	if s := a.shares[i]; s.f != nil {
+		return s.f.Stats(s.k)
+	}
+	return a.queues[i].Stats()
+}
+
+// spilled is how many batches output i fell behind on in its fanout, and
+// whether it shares one.
+func (a *Agent) spilled(i int) (int64, bool) {
+	if s := a.shares[i]; s.f != nil {
+		return s.f.Spilled(s.k), true
+	}
+	return 0, false
 }
 
 func (a *Agent) outputNames(g []int) []string {

@@ -10,13 +10,13 @@ func (a *Agent) Ready() <-chan struct{} { return a.ready }
 // holds: the numbers an operator checks after a run.
 func (a *Agent) logSummary() {
 	rs := a.router.Stats()
-	for i, stats := range a.bufStats {
-		s := stats()
+	for i := range a.queues {
+		s := a.bufferStats(i)
 		var o admin.OutputStatus
 		a.outStats[i](&o)
 		var shared []any
-		if spilled := a.spilled[i]; spilled != nil {
-			shared = []any{"spilled_batches", spilled()}
+		if n, ok := a.spilled(i); ok {
+			shared = []any{"spilled_batches", n}
 		}
 		a.log.Info("output summary", append([]any{
 			"output", rs[i].Name,
@@ -47,7 +47,7 @@ func (a *Agent) Status() admin.Status {
 	}
 	rs := a.router.Stats()
 	for i, oc := range a.cfg.Outputs {
-		q := a.bufStats[i]()
+		q := a.bufferStats(i)
 		o := admin.OutputStatus{
 			Name: oc.Name, Type: oc.Type, Stream: oc.Stream,
 			EventsIn: rs[i].Events, BytesIn: rs[i].Bytes,
@@ -58,9 +58,7 @@ func (a *Agent) Status() admin.Status {
 				CorruptBatches: q.CorruptBatches, TornWrites: q.TornWrites, DiskFullWaits: q.DiskFullWaits,
 			},
 		}
-		if spilled := a.spilled[i]; spilled != nil {
-			o.Buffer.Shared, o.Buffer.Spilled = true, spilled()
-		}
+		o.Buffer.Spilled, o.Buffer.Shared = a.spilled(i)
 		a.outStats[i](&o)
 		st.Outputs = append(st.Outputs, o)
 	}

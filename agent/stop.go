@@ -68,8 +68,8 @@ func (a *Agent) drain(deadline time.Time) {
 	defer tick.Stop()
 	for {
 		left := int64(0)
-		for _, stats := range a.bufStats {
-			s := stats()
+		for i := range a.queues {
+			s := a.bufferStats(i)
 			left += s.Batches + int64(s.InFlight)
 		}
 		if left == 0 {
