@@ -161,7 +161,7 @@ func (f *Fanout) spill(ctx context.Context, spills []spill) error {
 		if !f.behind[s.i] {
 			f.behind[s.i] = true
 			f.log.Info("output fell behind: the batches it has not taken go to its own buffer until it catches up",
-				"output", f.opts.Names[s.i], "waited", time.Now().Sub(s.e.at).Round(time.Millisecond))
+				"output", f.opts.Names[s.i], "waited", time.Since(s.e.at).Round(time.Millisecond))
 		}
 		f.spilled[s.i]++
 		ack := f.done(s.e, s.i)
