@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"pulse/event"
+	"pulse/lograte"
+	"pulse/metrics"
 	"pulse/testenv"
 )
 
@@ -84,4 +86,31 @@ func TestSnapshotsUnsentAtShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSnapshots(t, got, w.ref)
+}
+
+// A batch the outputs commit is counted as emitted even when Run's context
+// ends before Emit returns: the outputs have it, so the stats must say so.
+// (Both were ready at once and select picked either, half the time.)
+func TestSnapshotCommittedAsContextEnds(t *testing.T) {
+	var snapshots, batches, errs, dropped atomic.Uint64
+	for i := range 200 {
+		ctx, cancel := context.WithCancel(context.Background())
+		s := snapshotSender{
+			emit: func(_ context.Context, b *event.Batch) error {
+				b.Commit()
+				cancel()
+				return nil
+			},
+			log: quietLogger(), failLog: &lograte.Limiter{Every: time.Minute},
+			snapshots: &snapshots, batches: &batches, errors: &errs, dropped: &dropped,
+		}
+		err := s.send(ctx, time.Now(), make([]metrics.Snapshot, 3))
+		cancel()
+		if err != nil {
+			t.Fatalf("send %d: %v, want nil: the batch was committed", i, err)
+		}
+	}
+	if snapshots.Load() != 600 || batches.Load() != 200 || errs.Load() != 0 {
+		t.Errorf("counted %d snapshots in %d batches, %d errors; want 600 in 200, 0", snapshots.Load(), batches.Load(), errs.Load())
+	}
 }
