@@ -129,7 +129,11 @@ func (h *HTTP) store(ctx context.Context, emit event.Emit, rc *fasthttp.RequestC
 	select {
 	case <-done.c:
 	case <-ctx.Done():
-		return errShuttingDown()
+		select {
+		case <-done.c: // stored as shutdown began: still a 200, no resend
+		default:
+			return errShuttingDown()
+		}
 	}
 	h.stats.events.Add(int64(len(s.events)))
 	h.stats.bytes.Add(size)
