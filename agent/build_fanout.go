@@ -72,6 +72,7 @@ func (a *Agent) shareBuffers(pouts []pipeline.OutputOptions, bufOpts []buffer.Op
 			Names:  names,
 			Own:    own,
 			Shared: so,
+			Behind: time.Duration(a.cfg.Outputs[g[0]].Buffer.SpillAfter),
 			Logger: a.log,
 		})
 		if err != nil {

@@ -3,8 +3,11 @@ package agent
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,5 +138,40 @@ outputs:
 		if s.Events+s.InFlightEvents != 100 {
 			t.Errorf("output %s's own buffer holds %d events (%d in flight), want the 100 it never delivered", n, s.Events, s.InFlightEvents)
 		}
+	}
+}
+
+// TestSpillAfter: buffer.spill_after is how long a shared batch waits for
+// an output once the window is full. With b's cluster down, b spills within
+// the run at 50ms; at the default (2s) it would not before the 1s shutdown
+// drain ends. (30 batches: more than the window's 16.)
+func TestSpillAfter(t *testing.T) {
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer live.Close()
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	dir := t.TempDir()
+	logs := runAgent(t, "data_dir: "+filepath.Join(dir, "data")+`
+admin: off
+shutdown_timeout: 1s
+inputs: [{name: in, type: stdin}]
+outputs:
+  - {name: a, type: http, endpoints: ["`+strings.TrimPrefix(live.URL, "http://")+`"], batch: {max_events: 10, max_wait: 10ms}, buffer: {spill_after: 50ms}}
+  - {name: b, type: http, endpoints: ["`+deadAddr+`"], retry_max: 100ms, batch: {max_events: 10, max_wait: 10ms}, buffer: {spill_after: 50ms}}
+`, lines(300))
+	var b string
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, "output summary") && strings.Contains(line, "output=b ") {
+			b = line
+		}
+	}
+	if b == "" || strings.Contains(b, "spilled_batches=0") || !strings.Contains(b, "spilled_batches=") {
+		t.Errorf("b's summary: want spilled batches:\n%s", logs)
 	}
 }

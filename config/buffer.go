@@ -35,6 +35,10 @@ type Buffer struct {
 	// once, in a buffer they share, each keeping its own buffer for what
 	// it falls behind on (package fanout).
 	Separate bool `yaml:"separate,omitempty"`
+	// SpillAfter (default 2s) is how long a batch of a shared buffer waits
+	// for an output before the output is behind: what it has not taken is
+	// copied into its own buffer from then on, until it catches up.
+	SpillAfter Duration `yaml:"spill_after,omitempty"`
 }
 
 // validate checks the buffer of the output at p, whose batches are up to
@@ -53,5 +57,8 @@ func (b *Buffer) validate(ck *checker, p string, batchMaxBytes Size) {
 	}
 	if b.FsyncInterval < Duration(time.Millisecond) {
 		ck.addf(p+".buffer.fsync_interval", "must be ≥ 1ms")
+	}
+	if b.SpillAfter < Duration(10*time.Millisecond) {
+		ck.addf(p+".buffer.spill_after", "must be ≥ 10ms")
 	}
 }

@@ -20,7 +20,8 @@ func TestParseAcceptanceFile(t *testing.T) {
 	if a.Batch.MaxEvents != 5000 || a.Batch.MaxBytes != MiB || a.Batch.MaxWait.D() != 200*time.Millisecond {
 		t.Errorf("batch = %+v", a.Batch)
 	}
-	if a.Buffer.MaxBytes != 256*MiB || a.Buffer.WhenFull != "block" || a.Buffer.Fsync != FsyncInterval || a.Buffer.FsyncInterval.D() != 500*time.Millisecond {
+	if a.Buffer.MaxBytes != 256*MiB || a.Buffer.WhenFull != "block" || a.Buffer.Fsync != FsyncInterval || a.Buffer.FsyncInterval.D() != 500*time.Millisecond ||
+		a.Buffer.SpillAfter.D() != 2*time.Second {
 		t.Errorf("buffer = %+v", a.Buffer)
 	}
 	if c.Outputs[1].Path != "./pulse-data/out/inspect" || c.Outputs[1].Buffer.MaxBytes != 256*MiB {
@@ -85,6 +86,8 @@ func TestBadConfigs(t *testing.T) {
 			[]string{`bad.yaml:11: outputs[0].buffer.fsync: unknown mode "sometimes" (never | interval | always)`}},
 		{"tiny fsync interval", base + "    buffer: {fsync: interval, fsync_interval: 0.5ms}\n",
 			[]string{"bad.yaml:10: outputs[0].buffer.fsync_interval: must be ≥ 1ms"}},
+		{"tiny spill_after", base + "    buffer: {spill_after: 1ms}\n",
+			[]string{"bad.yaml:10: outputs[0].buffer.spill_after: must be ≥ 10ms"}},
 		{"no endpoints", strings.Replace(base, `    endpoints: ["127.0.0.1:9001"]`+"\n", "", 1),
 			[]string{"bad.yaml:7: outputs[0].endpoints: an http output needs at least one endpoint"}},
 		{"bad endpoint", strings.Replace(base, "127.0.0.1:9001", "ftp://x", 1),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"pulse/buffer"
+	"pulse/fanout"
 	"pulse/inputs"
 	"pulse/merger"
 	"pulse/outputs"
@@ -153,6 +154,9 @@ func (c *Config) SetDefaults() {
 		}
 		if o.Buffer.FsyncInterval == 0 {
 			o.Buffer.FsyncInterval = Duration(buffer.DefaultFsyncInterval)
+		}
+		if o.Buffer.SpillAfter == 0 {
+			o.Buffer.SpillAfter = Duration(fanout.DefaultBehind)
 		}
 	}
 	if c.API != nil {

@@ -39,14 +39,25 @@ import (
 // MaxOutputs is the most outputs one fanout serves (one bit each in acks).
 const MaxOutputs = 64
 
+// Defaults of Options.
+const (
+	// DefaultWindow batches in memory: 16 MiB at the default batch size,
+	// enough for outputs a few requests apart to take every batch there.
+	DefaultWindow = 16
+	// DefaultBehind is long enough for a retry or a slow request, short
+	// enough that the others' shared buffer does not grow much for one
+	// output that is down.
+	DefaultBehind = 2 * time.Second
+)
+
 // Options configure a Fanout.
 type Options struct {
 	Dir    string          // owned by the fanout: members, acks, queue/
 	Names  []string        // the outputs, in the order of Own and of Source(i)
 	Own    []*buffer.Queue // each output's own buffer, where what it falls behind on is spilled
 	Shared buffer.Options  // for the shared buffer; Dir is set to Dir/queue
-	Window int             // batches held for outputs that have not taken them yet; default 16
-	Behind time.Duration   // how long a batch waits for an output before it spills; default 2s
+	Window int             // batches held for outputs that have not taken them yet; default DefaultWindow
+	Behind time.Duration   // how long a batch waits for an output before it spills; default DefaultBehind
 	Logger *slog.Logger    // default slog.Default()
 }
 
@@ -103,10 +114,10 @@ func Open(opts Options) (*Fanout, error) {
 		return nil, fmt.Errorf("fanout: %d outputs and %d buffers: want 2 to %d of each", len(opts.Names), len(opts.Own), MaxOutputs)
 	}
 	if opts.Window <= 0 {
-		opts.Window = 16
+		opts.Window = DefaultWindow
 	}
 	if opts.Behind <= 0 {
-		opts.Behind = 2 * time.Second
+		opts.Behind = DefaultBehind
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
