@@ -84,3 +84,7 @@ func (h header) eventsOf() int64 {
 func msgSizePlausible(n uint32) bool {
 	return n >= minMsgSize && n <= maxMsgSize
 }
+
+// FrameBytes is what a batch of payloadLen bytes counts in Stats.Bytes and
+// against MaxBytes.
+func FrameBytes(payloadLen int) int64 { return int64(frameOverhead + payloadLen) }

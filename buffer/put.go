@@ -28,7 +28,7 @@ func (q *Queue) PutKey(ctx context.Context, key uint64, payload []byte, events i
 	if int64(len(payload)) > q.opts.MaxPayloadBytes {
 		return fmt.Errorf("buffer %s: put: %d bytes: %w (max %d)", q.opts.Name, len(payload), ErrTooLarge, q.opts.MaxPayloadBytes)
 	}
-	size := int64(frameOverhead + len(payload))
+	size := FrameBytes(len(payload))
 	stored, err := q.reserve(ctx, size, int64(events))
 	if err != nil || !stored {
 		return err

@@ -11,7 +11,7 @@ import (
 // Stats is a snapshot of a Queue. Counters are cumulative since Open.
 type Stats struct {
 	Batches, Events int64 // queued, not yet handed out (batches left in flight at Open included) — exact
-	Bytes           int64 // queued + in-flight bytes counted against MaxBytes (payload + 20 per batch)
+	Bytes           int64 // queued + in-flight bytes counted against MaxBytes (FrameBytes of each batch)
 	MaxBytes        int64
 	InFlight        int   // batches handed out and not acknowledged
 	InFlightEvents  int64 // events in those batches

@@ -200,6 +200,24 @@ func TestEveryOutputGetsEveryBatchOnce(t *testing.T) {
 	waitEmpty(t, r.f)
 }
 
+// Each output's Stats.Bytes are what the buffers hold for it: a batch one
+// output delivered still counts for the other, not for it.
+func TestStatsBytesPerOutput(t *testing.T) {
+	r := newRig(t, []string{"a", "b"}, nil)
+	const n, size = 3, 1000
+	r.putPadded(0, n, size)
+	take(t, r.f.Source(0), n, true)
+	frames := n * buffer.FrameBytes(size)
+	if a, b := r.f.Stats(0), r.f.Stats(1); a.Bytes != 0 || a.Batches != 0 || b.Bytes != frames || b.Batches != n {
+		t.Errorf("a: %d bytes in %d batches, want 0 in 0; b: %d in %d, want %d in %d", a.Bytes, a.Batches, b.Bytes, b.Batches, frames, n)
+	}
+	take(t, r.f.Source(1), n, true)
+	waitEmpty(t, r.f)
+	if a, b := r.f.Stats(0), r.f.Stats(1); a.Bytes != 0 || b.Bytes != 0 {
+		t.Errorf("after both delivered: a %d bytes, b %d, want 0", a.Bytes, b.Bytes)
+	}
+}
+
 // waitEmpty waits until the shared buffer holds nothing and every output's
 // Stats say so.
 func waitEmpty(t *testing.T, f *Fanout) {

@@ -145,9 +145,9 @@ func (s *source) Ack(id uint64) error {
 
 // Stats is output i's part of the buffers: its own buffer's, plus the
 // shared buffer's batches not yet read (which every output is to get) and
-// those in the window it is not done with. Bytes add all the shared
-// buffer's, held for every output; counters of drops, corruption and
-// replays add the shared buffer's to its own.
+// those in the window it is not done with; Bytes likewise (the shared
+// buffer's, less the window batches it is done with). Counters of drops,
+// corruption and replays add the shared buffer's to its own.
 func (f *Fanout) Stats(i int) buffer.Stats {
 	s := f.opts.Own[i].Stats()
 	if events, ok := f.srcs[i].heldBatch(); ok {
@@ -170,6 +170,8 @@ func (f *Fanout) Stats(i int) buffer.Stats {
 		case stateTaken:
 			s.InFlight++
 			s.InFlightEvents += int64(e.m.Events)
+		case stateDone:
+			s.Bytes -= buffer.FrameBytes(len(e.m.Payload)) // held for the others only
 		}
 	}
 	f.mu.Unlock()
